@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { PlatformIdSchema } from './platforms.js';
+
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/** Per-platform sliding-window limit; overridable per platform. */
+export const RateLimitConfigSchema = z.object({
+  /** Dispatches allowed in any window of `windowMs` for one platform. */
+  requestsPerMinutePerPlatform: z.number().int().min(1).max(600).default(6),
+  windowMs: ms(1_000, HOUR).default(MINUTE),
+  /** Minimum gap between two dispatches of one platform (0 = none). */
+  minSpacingMs: ms(0, 10 * MINUTE).default(3_000),
+});
+
+/**
+ * The policy configuration. Every field has a default chosen for one person's automation of a
+ * chat platform (README "Configuration" gives the reason for each); out-of-range values are
+ * rejected with the field's path.
+ */
+export const PolicyConfigSchema = z.object({
+  concurrency: z
+    .object({
+      maxInFlightPerTarget: z.number().int().min(1).max(16).default(1),
+      waiterTimeoutMs: ms(1_000, HOUR).default(120_000),
+    })
+    .prefault({}),
+  rateLimit: RateLimitConfigSchema.prefault({}),
+  /** Per-platform overrides of the rate limit (e.g. a stricter one for a touchy platform). */
+  platformRateLimits: z.record(PlatformIdSchema, RateLimitConfigSchema.partial()).default({}),
+  jitter: z
+    .object({
+      muMs: ms(0, MINUTE).default(1_200),
+      sigmaMs: ms(0, MINUTE).default(600),
+      minMs: ms(0, MINUTE).default(250),
+      maxMs: ms(0, 5 * MINUTE).default(6_000),
+    })
+    .prefault({})
+    .refine((j) => j.minMs <= j.maxMs, { message: 'jitter.minMs must not exceed jitter.maxMs', path: ['minMs'] }),
+  backoff: z
+    .object({
+      strategy: z.enum(['full', 'decorrelated']).default('decorrelated'),
+      baseMs: ms(100, HOUR).default(5_000),
+      maxMs: ms(1_000, 24 * HOUR).default(10 * MINUTE),
+      maxRetryAfterMs: ms(1_000, 24 * HOUR).default(HOUR),
+    })
+    .prefault({})
+    .refine((b) => b.baseMs <= b.maxMs, { message: 'backoff.baseMs must not exceed backoff.maxMs', path: ['baseMs'] }),
+  circuitBreaker: z
+    .object({
+      failureThreshold: z.number().int().min(1).max(100).default(3),
+      openMs: ms(1_000, 24 * HOUR).default(5 * MINUTE),
+      maxOpenMs: ms(1_000, 7 * 24 * HOUR).default(HOUR),
+    })
+    .prefault({})
+    .refine((c) => c.openMs <= c.maxOpenMs, { message: 'circuitBreaker.openMs must not exceed circuitBreaker.maxOpenMs', path: ['openMs'] }),
+  staleLease: z
+    .object({
+      idleTimeoutMs: ms(5_000, 24 * HOUR).default(5 * MINUTE),
+      sweepIntervalMs: ms(1_000, HOUR).default(30_000),
+    })
+    .prefault({}),
+  persistence: z
+    .object({
+      debounceMs: ms(0, 10_000).default(25),
+      /** Whether a lease found in flight after a restart (outcome unknown) also counts as a failure. */
+      interruptedCountsAsFailure: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+
+export type PolicyConfig = z.infer<typeof PolicyConfigSchema>;
+export type PolicyConfigInput = z.input<typeof PolicyConfigSchema>;
+
+/** The defaults, fully resolved. */
+export const DEFAULT_POLICY_CONFIG: PolicyConfig = PolicyConfigSchema.parse({});

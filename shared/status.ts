@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { ClientIdSchema, PlatformIdSchema } from './platforms.js';
+import { PolicyConfigSchema } from './policy-config.js';
+import { CircuitStateSchema, LastErrorSchema } from './policy-state.js';
+import { RecoveryReportSchema } from './recovery.js';
+
+const EpochMs = z.number().int().min(0);
+
+/** One platform's window as the engine sees it now. */
+export const PlatformSnapshotSchema = z.object({
+  platform: PlatformIdSchema,
+  recentDispatchCount: z.number().int().min(0),
+  limit: z.number().int().min(1),
+  windowMs: z.number().int().min(1),
+  /** When the next dispatch may go out (null: now). */
+  nextSlotAt: EpochMs.nullable(),
+});
+export type PlatformSnapshot = z.infer<typeof PlatformSnapshotSchema>;
+
+/** One target's live state. */
+export const TargetSnapshotSchema = z.object({
+  clientId: ClientIdSchema,
+  platform: PlatformIdSchema,
+  circuitState: CircuitStateSchema,
+  consecutiveFailures: z.number().int().min(0),
+  trips: z.number().int().min(0),
+  backoffUntil: EpochMs.nullable(),
+  circuitRetryAt: EpochMs.nullable(),
+  inFlight: z.number().int().min(0),
+  waiting: z.number().int().min(0),
+  /** Leases found in flight after a restart, outcome unknown. */
+  interrupted: z.number().int().min(0),
+  lastError: LastErrorSchema.nullable(),
+  lastSuccessAt: EpochMs.nullable(),
+  lastFailureAt: EpochMs.nullable(),
+  lastActivityAt: EpochMs.nullable(),
+  lastActivityReason: z.string().nullable(),
+  lastStaleSweepAt: EpochMs.nullable(),
+  lastStaleSweepIdleMs: z.number().int().min(0).nullable(),
+  lastStaleSweepReason: z.string().nullable(),
+  lastStaleSweepRequestId: z.string().nullable(),
+  staleSweepCount: z.number().int().min(0),
+});
+export type TargetSnapshot = z.infer<typeof TargetSnapshotSchema>;
+
+/** What the policy engine's getSnapshot() returns. */
+export const PolicySnapshotSchema = z.object({
+  generatedAt: EpochMs,
+  paused: z.object({ paused: z.boolean(), reason: z.string().nullable(), since: EpochMs.nullable() }),
+  defaults: PolicyConfigSchema,
+  platforms: z.array(PlatformSnapshotSchema),
+  targets: z.array(TargetSnapshotSchema),
+});
+export type PolicySnapshot = z.infer<typeof PolicySnapshotSchema>;
+
+/** The host as the add-on sees it. */
+export const HostLinkSchema = z.object({
+  connected: z.boolean(),
+  /** Why it is not connected (Firefox's port.error message, "host not registered", …). */
+  reason: z.string().nullable(),
+  hostVersion: z.string().nullable(),
+  schemaVersion: z.number().int().nullable(),
+  dbPath: z.string().nullable(),
+  lastSavedAt: EpochMs.nullable(),
+  lastConnectedAt: EpochMs.nullable(),
+  recovery: RecoveryReportSchema.nullable(),
+  /** The loopback API as the host reported it at hello. */
+  api: z.object({ listening: z.boolean(), port: z.number().int().nullable(), error: z.string().nullable() }).nullable(),
+});
+export type HostLink = z.infer<typeof HostLinkSchema>;
+
+/** Live tabs the add-on can relay through, per platform. */
+export const PlatformTabsSchema = z.object({
+  platform: PlatformIdSchema,
+  tabs: z.number().int().min(0),
+  clients: z.array(ClientIdSchema),
+});
+
+/**
+ * The browser status: the one document the popup renders and GET /v1/browser returns.
+ */
+export const BrowserStatusSchema = PolicySnapshotSchema.extend({
+  host: HostLinkSchema,
+  tabs: z.array(PlatformTabsSchema),
+  /** Messages from content scripts / popup dropped for failing validation or the sender check. */
+  droppedMessages: z.number().int().min(0),
+  extensionVersion: z.string(),
+});
+export type BrowserStatus = z.infer<typeof BrowserStatusSchema>;
