@@ -18,6 +18,8 @@ const nodeCommon = {
   platform: 'node',
   format: 'esm',
   target: 'node20',
+  // .mjs so Node runs the bundles as ESM wherever they are copied (launcher, installer, e2e).
+  outExtension: { '.js': '.mjs' },
   sourcemap: 'linked',
   external: ['better-sqlite3'],
   // Bundled ESM still meets CommonJS dependencies that call require().
