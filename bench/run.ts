@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 export type BenchSuite = () => Promise<Record<string, number | string>>;
 
 const suites: Record<string, () => Promise<{ run: BenchSuite }>> = {
+  policy: () => import('./policy.js'),
+  host: () => import('./host.js'),
+  api: () => import('./api.js'),
 };
 
 const resultsFile = join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json');

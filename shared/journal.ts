@@ -31,3 +31,8 @@ export const JournalEntrySchema = z.object({
   admission: AdmissionSchema.nullable(),
 });
 export type JournalEntry = z.infer<typeof JournalEntrySchema>;
+
+/** The path as the journal stores it: without query string or fragment (queries can carry tokens). */
+export function journalPath(path: string): string {
+  return path.replace(/[?#].*$/s, '').slice(0, 2048);
+}

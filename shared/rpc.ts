@@ -213,7 +213,8 @@ export class RpcPeer<Serves extends MethodTable, Calls extends MethodTable, InEv
   }
 }
 
-function issueList(error: z.ZodError): { path: string; message: string }[] {
+/** The first issues of a failed parse as `{path, message}` pairs, for details.issues. */
+export function issueList(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));
 }
 

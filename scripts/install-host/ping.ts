@@ -2,6 +2,8 @@ import type { Readable, Writable } from 'node:stream';
 import { ConductorError } from '../../shared/errors.js';
 import { HOST_METHODS, MAX_HOST_TO_EXTENSION_BYTES } from '../../shared/messages.js';
 import { RpcPeer } from '../../shared/rpc.js';
+import { FrameDecoder } from '../../native-host/src/protocol/frame-decoder.js';
+import { encodeFrame } from '../../native-host/src/protocol/frame-encoder.js';
 
 /** A started host as the ping needs it; Node's ChildProcess with piped stdio fits. */
 export interface HostProcess {
@@ -106,29 +108,16 @@ function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
   return Promise.race([promise.then(() => true), expiry]).finally(() => clearTimeout(timer));
 }
 
-// Minimal framing, written before native-host/src/protocol had an encoder and decoder; use theirs once both exist.
-function encodeFrame(json: string): Buffer {
-  const body = Buffer.from(json, 'utf8');
-  const header = Buffer.alloc(4);
-  header.writeUInt32LE(body.length, 0);
-  return Buffer.concat([header, body]);
-}
-
-/** Splits native-messaging frames (4-byte little-endian length, then UTF-8 JSON) out of a byte stream. */
+/** Hands each native-messaging frame of a byte stream to `deliver`; a frame over Firefox's 1 MiB cap ends the reading. */
 function readFrames(stream: Readable, deliver: (text: string) => void, fail: (problem: string) => void): void {
-  let buffered = Buffer.alloc(0);
+  const decoder = new FrameDecoder(MAX_HOST_TO_EXTENSION_BYTES);
   const onData = (chunk: Buffer): void => {
-    buffered = Buffer.concat([buffered, chunk]);
-    while (buffered.length >= 4) {
-      const length = buffered.readUInt32LE(0);
-      if (length > MAX_HOST_TO_EXTENSION_BYTES) {
-        stream.off('data', onData);
-        fail(`the host announced a ${length}-byte frame, over Firefox's ${MAX_HOST_TO_EXTENSION_BYTES}-byte cap`);
-        return;
-      }
-      if (buffered.length < 4 + length) return;
-      deliver(buffered.subarray(4, 4 + length).toString('utf8'));
-      buffered = buffered.subarray(4 + length);
+    try {
+      decoder.push(chunk, (body) => deliver(body.toString('utf8')));
+    } catch (err) {
+      stream.off('data', onData);
+      const declared = err instanceof ConductorError ? err.details?.['declared_bytes'] : undefined;
+      fail(`the host announced a ${String(declared)}-byte frame, over Firefox's ${MAX_HOST_TO_EXTENSION_BYTES}-byte cap`);
     }
   };
   stream.on('data', onData);

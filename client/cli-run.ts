@@ -1,0 +1,91 @@
+import { ERROR_TABLE, isConductorError } from '../shared/errors.js';
+import { ConductorClient } from './client.js';
+import { type CliCommand, USAGE, UsageError, parseCli } from './cli-args.js';
+import { formatCircuitTable, formatJournalTable, formatWait } from './format.js';
+
+/** Exit codes of the CLI (also in its --help). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, hostUnavailable: 3 } as const;
+
+/** Where the CLI writes and what it is told from outside. */
+export interface CliIo {
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown };
+  /** Aborts a running request (Ctrl-C); the host then cancels the relay. */
+  signal?: AbortSignal;
+  now(): number;
+}
+
+async function run(command: Exclude<CliCommand, { name: 'help' }>, client: ConductorClient, io: CliIo): Promise<number> {
+  const out = (text: string) => io.stdout.write(`${text}\n`);
+  switch (command.name) {
+    case 'status': {
+      const status = await client.browser(command.platform);
+      out(command.json ? JSON.stringify(status, null, 2) : formatCircuitTable(status, { color: io.stdout.isTTY === true, now: io.now() }));
+      return EXIT.ok;
+    }
+    case 'request': {
+      const input = {
+        platform: command.platform,
+        method: command.method,
+        path: command.path,
+        headers: command.headers,
+        ...(command.body === undefined ? {} : { body: command.body }),
+        ...(command.clientId === undefined ? {} : { clientId: command.clientId }),
+        ...(command.requestId === undefined ? {} : { requestId: command.requestId }),
+        ...(command.maxWaitMs === undefined ? {} : { maxWaitMs: command.maxWaitMs }),
+      };
+      const options = io.signal === undefined ? {} : { signal: io.signal };
+      if (command.stream) {
+        const end = await client.relayStream(input, (chunk) => io.stdout.write(command.json ? `${JSON.stringify(chunk)}\n` : chunk.data), options);
+        if (command.json) out(JSON.stringify(end));
+        io.stderr.write(`\nHTTP ${end.status} · request ${end.request_id}${end.replayed ? ' · replayed from the journal (body not kept)' : ''}\n`);
+        return end.status >= 400 ? EXIT.failed : EXIT.ok;
+      }
+      const response = await client.relay(input, options);
+      if (command.json) out(JSON.stringify(response, null, 2));
+      else io.stdout.write(response.body ?? '');
+      io.stderr.write(`${command.json ? '' : '\n'}HTTP ${response.status} · request ${response.request_id}${response.replayed ? ' · replayed from the journal (body not kept)' : ''}\n`);
+      return response.status >= 400 ? EXIT.failed : EXIT.ok;
+    }
+    case 'journal': {
+      const entries = await client.journal({ limit: command.limit, ...(command.platform === undefined ? {} : { platform: command.platform }) });
+      out(command.json ? JSON.stringify(entries, null, 2) : formatJournalTable(entries));
+      return EXIT.ok;
+    }
+    case 'reset': {
+      const { reset } = await client.reset(command.platform, command.clientId);
+      out(reset ? `reset ${command.platform}/${command.clientId}` : `${command.platform}/${command.clientId} had nothing to reset`);
+      return EXIT.ok;
+    }
+    case 'pause':
+      await client.pause(command.reason);
+      out(`paused: ${command.reason}`);
+      return EXIT.ok;
+    case 'resume':
+      await client.resume();
+      out('resumed');
+      return EXIT.ok;
+  }
+}
+
+/** Runs one command line and returns its exit code; errors are printed, never thrown. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const { command, dataDir } = parseCli(argv);
+    if (command.name === 'help') {
+      io.stdout.write(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    return await run(command, await ConductorClient.fromDataDir(dataDir), io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (!isConductorError(err)) throw err;
+    const wait = err.details?.['retry_after_ms'];
+    const retry = typeof wait === 'number' ? ` (retry after ${formatWait(wait)})` : '';
+    io.stderr.write(`error: ${err.code}: ${err.message}${retry}\n  ${ERROR_TABLE[err.code].action}\n`);
+    return err.code === 'host_unavailable' ? EXIT.hostUnavailable : EXIT.failed;
+  }
+}

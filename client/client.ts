@@ -1,0 +1,221 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { resolveDataDir } from '../native-host/src/data-dir.js';
+import {
+  API_PORT_FILE,
+  API_TOKEN_FILE,
+  ApiBrowserStatusSchema,
+  ApiErrorResponseSchema,
+  ApiJournalResponseSchema,
+  ApiPausedResponseSchema,
+  type ApiBrowserStatus,
+  type ApiRelayRequestInput,
+  type ApiRelayResponse,
+  ApiRelayResponseSchema,
+  ApiResetResponseSchema,
+  DEFAULT_API_PORT,
+  SSE_EVENTS,
+  type StreamEnd,
+  StreamEndSchema,
+  type StreamEvent,
+  StreamErrorSchema,
+  StreamEventSchema,
+} from '../shared/api.js';
+import { ConductorError } from '../shared/errors.js';
+import type { JournalEntry, JournalOutcome } from '../shared/journal.js';
+import type { RelayRequestInput } from '../shared/relay.js';
+import { SseDecoder } from '../shared/sse.js';
+
+/** The environment variable the host reads its API port from (the client falls back to it). */
+export const API_PORT_ENV = 'CONDUCTOR_FX_API_PORT';
+
+/** What the host-not-running error tells a person to do. */
+export const HOST_UNAVAILABLE_MESSAGE = 'Firefox with conductor-fx is not running or the host is not registered: run `npm run install-host -- status`';
+
+/** A relay request as a program writes it: the request id and client id may be left out. */
+export type RelayInput = Omit<RelayRequestInput, 'requestId' | 'clientId' | 'stream'> & { requestId?: string; clientId?: string; stream?: boolean };
+
+export interface ConductorClientOptions {
+  /** e.g. http://127.0.0.1:7311 */
+  baseUrl: string;
+  /** The contents of `<data dir>/api-token`. */
+  token: string;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Aborting a streamed call closes the connection, which makes the host cancel the relay. */
+  signal?: AbortSignal;
+}
+
+function toWire(input: RelayInput, stream: boolean): ApiRelayRequestInput {
+  return {
+    platform: input.platform,
+    method: input.method,
+    path: input.path,
+    stream,
+    ...(input.clientId === undefined ? {} : { client_id: input.clientId }),
+    ...(input.requestId === undefined ? {} : { request_id: input.requestId }),
+    ...(input.headers === undefined ? {} : { headers: input.headers }),
+    ...(input.body === undefined ? {} : { body: input.body }),
+    ...(input.maxWaitMs === undefined ? {} : { max_wait_ms: input.maxWaitMs }),
+  };
+}
+
+function unexpected(what: string): ConductorError {
+  return new ConductorError('internal_error', `unexpected answer from the host (${what}); is a conductor-fx host listening on that port?`);
+}
+
+function parseAnswer<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw unexpected(`${what} did not match its schema`);
+  return parsed.data;
+}
+
+/** A network failure of fetch as host_unavailable; the refused-connection case says what to run. */
+function networkError(err: unknown, baseUrl: string): ConductorError {
+  if (err instanceof ConductorError) return err;
+  if (err instanceof Error && err.name === 'AbortError') return new ConductorError('cancelled', 'the call was aborted by its caller');
+  const code = (err as { cause?: { code?: unknown } }).cause?.code;
+  if (code === 'ECONNREFUSED') return new ConductorError('host_unavailable', `${HOST_UNAVAILABLE_MESSAGE} (nothing listens at ${baseUrl})`);
+  return new ConductorError('host_unavailable', `the connection to the host at ${baseUrl} failed (${typeof code === 'string' ? code : 'network error'})`);
+}
+
+/** The typed client of the loopback API; every answer is validated with the shared schemas. */
+export class ConductorClient {
+  readonly baseUrl: string;
+  private readonly token: string;
+
+  constructor(options: ConductorClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.token = options.token;
+  }
+
+  /**
+   * A client for the host of a data dir (default: $CONDUCTOR_FX_DATA_DIR or the OS default):
+   * the token from `api-token`, the port from `api-port` (what the host bound), else
+   * $CONDUCTOR_FX_API_PORT, else 7311.
+   */
+  static async fromDataDir(dataDir = resolveDataDir({ platform: process.platform, homedir: homedir(), env: process.env })): Promise<ConductorClient> {
+    const token = await readFile(join(dataDir, API_TOKEN_FILE), 'utf8').catch(() => null);
+    if (token === null || token.trim() === '') {
+      throw new ConductorError('host_unavailable', `${HOST_UNAVAILABLE_MESSAGE} (no ${API_TOKEN_FILE} in ${dataDir}: the host has not run with this data dir)`);
+    }
+    const written = Number((await readFile(join(dataDir, API_PORT_FILE), 'utf8').catch(() => '')).trim());
+    const fromEnv = Number(process.env[API_PORT_ENV]);
+    const port = Number.isInteger(written) && written > 0 ? written : Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_API_PORT;
+    return new ConductorClient({ baseUrl: `http://127.0.0.1:${port}`, token: token.trim() });
+  }
+
+  /** GET /v1/browser: the status the popup shows plus the host's own; `platform` narrows it. */
+  async browser(platform?: string): Promise<ApiBrowserStatus> {
+    const query = platform === undefined ? '' : `?platform=${encodeURIComponent(platform)}`;
+    return parseAnswer(ApiBrowserStatusSchema, await this.call('GET', `/v1/browser${query}`), 'browser status');
+  }
+
+  /** POST /v1/browser/request without streaming; rejects with the ConductorError the host answered. */
+  async relay(input: RelayInput, options: CallOptions = {}): Promise<ApiRelayResponse> {
+    if (input.stream === true) throw new ConductorError('bad_payload', 'relay() answers whole bodies; use relayStream() for stream: true');
+    return parseAnswer(ApiRelayResponseSchema, await this.call('POST', '/v1/browser/request', toWire(input, false), options), 'relay response');
+  }
+
+  /**
+   * POST /v1/browser/request with `stream: true`: each piece goes to `onChunk` in `seq` order;
+   * resolves with the stream's end. A stream that breaks off rejects with stream_error whose
+   * details.partial says what had arrived.
+   */
+  async relayStream(input: RelayInput, onChunk: (chunk: StreamEvent) => void, options: CallOptions = {}): Promise<StreamEnd> {
+    const res = await this.send('POST', '/v1/browser/request', toWire(input, true), options);
+    if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+      await this.failOn(res);
+      throw unexpected('a streamed request was not answered with an event stream');
+    }
+    const decoder = new SseDecoder();
+    const text = new TextDecoder();
+    let received = { chunks: 0, bytes: 0, lastSeq: -1 };
+    const broke = (message: string) =>
+      new ConductorError('stream_error', message, { partial: { receivedChunks: received.chunks, receivedBytes: received.bytes, lastSeq: received.lastSeq, status: null } });
+    try {
+      for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+        for (const message of decoder.push(text.decode(part, { stream: true }))) {
+          if (message.event === SSE_EVENTS.event) {
+            const event = parseAnswer(StreamEventSchema, JSON.parse(message.data), 'stream_event');
+            received = { chunks: received.chunks + 1, bytes: received.bytes + Buffer.byteLength(event.data), lastSeq: event.seq };
+            onChunk(event);
+          } else if (message.event === SSE_EVENTS.end) {
+            return parseAnswer(StreamEndSchema, JSON.parse(message.data), 'stream_end');
+          } else if (message.event === SSE_EVENTS.error) {
+            const error = parseAnswer(StreamErrorSchema, JSON.parse(message.data), 'stream_error');
+            throw new ConductorError(error.code, error.message, { ...error.details, partial: error.partial });
+          }
+        }
+      }
+    } catch (err) {
+      if (err instanceof ConductorError) throw err;
+      if (err instanceof Error && err.name === 'AbortError') throw networkError(err, this.baseUrl);
+      throw broke(`the stream from the host broke off (${err instanceof Error ? err.message : 'read error'})`);
+    }
+    throw broke('the stream from the host ended without stream_end');
+  }
+
+  /** GET /v1/journal: the request journal, newest first. */
+  async journal(query: { limit?: number; platform?: string; outcome?: JournalOutcome } = {}): Promise<JournalEntry[]> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    const suffix = params.size === 0 ? '' : `?${params.toString()}`;
+    return parseAnswer(ApiJournalResponseSchema, await this.call('GET', `/v1/journal${suffix}`), 'journal').entries;
+  }
+
+  /** Resets one target's circuit, backoff and failure count. */
+  async reset(platform: string, clientId: string): Promise<{ reset: boolean }> {
+    const path = `/v1/browser/targets/${encodeURIComponent(platform)}/${encodeURIComponent(clientId)}/reset`;
+    return parseAnswer(ApiResetResponseSchema, await this.call('POST', path), 'reset');
+  }
+
+  /** Pauses all dispatch (the reason shows in the popup and status). */
+  async pause(reason: string): Promise<{ paused: boolean }> {
+    return parseAnswer(ApiPausedResponseSchema, await this.call('POST', '/v1/system/pause', { reason }), 'pause');
+  }
+
+  /** Resumes dispatch. */
+  async resume(): Promise<{ paused: boolean }> {
+    return parseAnswer(ApiPausedResponseSchema, await this.call('POST', '/v1/system/resume'), 'resume');
+  }
+
+  /** One JSON call: the parsed body of a 2xx, else the host's error as a ConductorError. */
+  private async call(method: string, path: string, body?: unknown, options: CallOptions = {}): Promise<unknown> {
+    const res = await this.send(method, path, body, options);
+    await this.failOn(res);
+    try {
+      return await res.json();
+    } catch (err) {
+      throw err instanceof Error && err.name === 'AbortError' ? networkError(err, this.baseUrl) : unexpected('the body was not JSON');
+    }
+  }
+
+  private async send(method: string, path: string, body: unknown, options: CallOptions): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json, text/event-stream' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      return await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+    } catch (err) {
+      throw networkError(err, this.baseUrl);
+    }
+  }
+
+  /** Throws the host's error for a non-2xx answer. */
+  private async failOn(res: Response): Promise<void> {
+    if (res.ok) return;
+    const parsed = ApiErrorResponseSchema.safeParse(await res.json().catch(() => null));
+    if (!parsed.success) throw unexpected(`HTTP ${res.status} without an error body`);
+    const { retry_after_ms: _repeat, ...body } = parsed.data.error;
+    throw ConductorError.fromBody(body);
+  }
+}

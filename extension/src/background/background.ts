@@ -1,0 +1,141 @@
+/**
+ * The background's composition: builds every piece over a BrowserApi and a clock and wires them
+ * together. Listeners are registered synchronously so Firefox can wake the event page with them;
+ * only the policy engine comes up asynchronously (it loads storage.local first).
+ */
+import { PolicyConfigSchema, type PolicyConfig, type PolicyConfigInput } from '../../../shared/policy-config.js';
+import { PolicyEngine } from '../policy/engine.js';
+import type { PolicyClock } from '../policy/types.js';
+import type { BrowserApi } from './browser-api.js';
+import { JournalWriter } from './journal-writer.js';
+import { DropCounter, knownPlatforms } from './message-guard.js';
+import { NativeLink } from './native-port.js';
+import { PolicyMirror } from './policy-persistence.js';
+import { routeConnection } from './port-router.js';
+import { Relay } from './relay.js';
+import { StatusService } from './status.js';
+import { TabRegistry } from './tab-registry.js';
+
+/** The storage.local key the test build reads its policy config from (the e2e rig writes it). */
+export const TEST_POLICY_KEY = 'conductorFx.testPolicyConfig';
+
+/** Where the popup page lives in the built add-on. */
+export const POPUP_PAGE = 'popup/popup.html';
+
+export interface BackgroundOptions {
+  api: BrowserApi;
+  clock: PolicyClock;
+  extensionVersion: string;
+  /** The test flavour: the loopback mock platform, the policy from storage.local, the popup opened as a tab. */
+  testBuild: boolean;
+  log: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** The running background's parts (tests drive them; main.ts only starts them). */
+export interface Background {
+  link: NativeLink;
+  relay: Relay;
+  status: StatusService;
+  tabs: TabRegistry;
+  dropped: DropCounter;
+  mirror: PolicyMirror;
+  /** Resolves with the engine once it has loaded its state. */
+  engine: Promise<PolicyEngine>;
+}
+
+/** Starts the background: connects the host, serves the page proxies and popups, loads the engine. */
+export function startBackground(options: BackgroundOptions): Background {
+  const { api, clock, log, testBuild, extensionVersion } = options;
+  let resolveEngine: (engine: PolicyEngine) => void = () => undefined;
+  const engineReady = new Promise<PolicyEngine>((resolve) => {
+    resolveEngine = resolve;
+  });
+  let proxyIdleTimeoutMs = proxyIdleFor(PolicyConfigSchema.parse({}));
+
+  const dropped = new DropCounter(log);
+  const tabs = new TabRegistry(() => clock.now());
+  const link: NativeLink = new NativeLink({
+    browser: api,
+    clock,
+    extensionVersion,
+    log,
+    handlers: {
+      'relay.request': (req) => relay.request(req),
+      'relay.cancel': ({ requestId }) => ({ cancelled: relay.cancel(requestId) }),
+      'browser.status': () => status.current(),
+      'control.reset': async ({ platform, clientId }) => {
+        await status.run({ type: 'reset', platform, clientId });
+        return { reset: true };
+      },
+      'control.pause': async ({ reason }) => {
+        await status.run({ type: 'pause', reason });
+        return { paused: true as const };
+      },
+      'control.resume': async () => {
+        await status.run({ type: 'resume' });
+        return { paused: false as const };
+      },
+    },
+  });
+  const journal = new JournalWriter(link);
+  const mirror = new PolicyMirror(api, link, log);
+  const relay = new Relay({
+    engine: () => engineReady,
+    ready: async () => {
+      await engineReady;
+      await mirror.whenSynced();
+    },
+    tabs,
+    journal,
+    emitChunk: (chunk) => link.emitChunk(chunk),
+    now: () => clock.now(),
+    platforms: knownPlatforms(testBuild),
+    proxyIdleTimeoutMs: () => proxyIdleTimeoutMs,
+  });
+  const status = new StatusService({ engine: engineReady, link, tabs, dropped, extensionVersion, timers: clock });
+
+  api.onConnect((port) =>
+    routeConnection(port, { extensionId: api.extensionId, extensionBaseUrl: api.getURL(''), testBuild: testBuild, dropped, tabs, relay, status }),
+  );
+  api.onTabActivated((tabId) => tabs.focus(tabId));
+  api.onTabRemoved((tabId) => tabs.removeTab(tabId));
+  link.onConnected(() => {
+    void journal.flush();
+    void mirror.syncWithHost();
+  });
+  link.onDisconnected((reason) => relay.abortAll(reason));
+  link.start();
+  void boot().catch((err: unknown) => log('the policy engine did not start', { error: err instanceof Error ? err.message : String(err) }));
+
+  return { link, relay, status, tabs, dropped, mirror, engine: engineReady };
+
+  /** Loads the policy engine from storage.local, then lets requests through. */
+  async function boot(): Promise<void> {
+    const config = testBuild ? await testPolicyConfig(api, log) : undefined;
+    const engine = new PolicyEngine({ config, persistence: mirror, clock, log: { warn: log } });
+    proxyIdleTimeoutMs = proxyIdleFor(engine.config);
+    const { interrupted } = await engine.initialize();
+    // Their journal rows are marked interrupted by the host's restart recovery; here they are only counted.
+    if (interrupted.length > 0) log('requests were in flight when the browser stopped', { count: interrupted.length });
+    mirror.attach(engine);
+    if (link.connected) void mirror.syncWithHost();
+    resolveEngine(engine);
+    // The e2e driver cannot open moz-extension:// pages itself, so the test build opens its popup as a tab.
+    if (testBuild) await api.createTab(api.getURL(POPUP_PAGE));
+  }
+}
+
+/** Test build only: the policy the e2e suite wrote into storage.local, validated; the defaults when absent or invalid. */
+async function testPolicyConfig(api: BrowserApi, log: BackgroundOptions['log']): Promise<PolicyConfigInput | undefined> {
+  const raw = (await api.storageGet([TEST_POLICY_KEY]))[TEST_POLICY_KEY];
+  if (raw === undefined) return undefined;
+  const parsed = PolicyConfigSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  log('ignoring an invalid test policy config', { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) });
+  return undefined;
+}
+
+/** The page gives up on a silent upstream well before the stale sweep would reclaim the lease. */
+function proxyIdleFor(config: PolicyConfig): number {
+  return Math.max(1_000, Math.min(120_000, Math.floor(config.staleLease.idleTimeoutMs / 2)));
+}

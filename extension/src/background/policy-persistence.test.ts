@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { ConductorError } from '../../../shared/errors.js';
+import type { HostMethod, HostPayload } from '../../../shared/messages.js';
+import type { LoadedPolicyState, PersistedPlatform } from '../../../shared/policy-state.js';
+import { PolicyMirror, type PolicyHost, type ReconcilingEngine } from './policy-persistence.js';
+import { FakeBrowser, persistedTarget } from './test-fakes.js';
+
+const target = persistedTarget;
+const platform = (dispatches: number[]): PersistedPlatform => ({ version: 1, platform: 'claude', dispatches, lastDispatchAt: dispatches.at(-1) ?? null, updatedAt: 1 });
+const system = { version: 1 as const, paused: true, pauseReason: 'lunch', pausedAt: 5, updatedAt: 5 };
+
+/** A host whose policy rows live in a map, paged like the real one. */
+class Host implements PolicyHost {
+  connected = false;
+  failSaves = false;
+  readonly saves: unknown[] = [];
+  readonly loads: unknown[] = [];
+  savedAt: number | null = null;
+  pages: LoadedPolicyState[] = [{ targets: [], platforms: [], system: null }];
+
+  async request<M extends HostMethod>(type: M, payload: HostPayload<M>): Promise<never> {
+    if (!this.connected) throw new ConductorError('host_unavailable', 'gone');
+    if (type === 'policy.save') {
+      if (this.failSaves) throw new ConductorError('timeout', 'slow');
+      this.saves.push(payload);
+      return { savedAt: 1234 } as never;
+    }
+    this.loads.push(payload);
+    const cursor = (payload as { cursor: string | null }).cursor;
+    const i = cursor === null ? 0 : Number(cursor);
+    const page = this.pages[i] as LoadedPolicyState;
+    return { ...page, nextCursor: i + 1 < this.pages.length ? String(i + 1) : null } as never;
+  }
+  noteSaved(savedAt: number): void {
+    this.savedAt = savedAt;
+  }
+}
+
+class Engine implements ReconcilingEngine {
+  readonly reconciled: LoadedPolicyState[] = [];
+  constructor(public state: LoadedPolicyState) {}
+  reconcile(other: LoadedPolicyState): void {
+    this.reconciled.push(other);
+  }
+  exportState(): LoadedPolicyState {
+    return this.state;
+  }
+}
+
+describe('PolicyMirror', () => {
+  it('mirrors every save to storage.local, one key per entry, and deletes removed targets', async () => {
+    const browser = new FakeBrowser();
+    const mirror = new PolicyMirror(browser, new Host());
+    await mirror.save({ targets: [target('a'), target('b')], deletedTargets: [], platforms: [platform([10, 20])], system });
+    await mirror.save({ targets: [], deletedTargets: [{ platform: 'claude', clientId: 'a' }], platforms: [], system: null });
+    expect([...browser.storage.keys()].sort()).toEqual(['conductorFx.policy.platform.claude', 'conductorFx.policy.system', 'conductorFx.policy.target.claude/b']);
+  });
+
+  it('restores from storage.local alone when there is no host (a browser restart without it)', async () => {
+    const browser = new FakeBrowser();
+    const open = target('a', { circuitState: 'open', circuitRetryAt: 9_999 });
+    await new PolicyMirror(browser, new Host()).save({ targets: [open], deletedTargets: [], platforms: [platform([10])], system });
+    browser.storage.set('conductorFx.testPolicyConfig', { unrelated: true });
+
+    const loaded = await new PolicyMirror(browser, new Host()).load();
+    expect(loaded).toEqual({ targets: [open], platforms: [platform([10])], system });
+  });
+
+  it('on (re)connect loads every page of the host, reconciles it into the engine, then pushes the merged state', async () => {
+    const browser = new FakeBrowser();
+    const host = new Host();
+    host.pages = [
+      { targets: [target('a')], platforms: [], system: null },
+      { targets: [target('b')], platforms: [platform([1])], system },
+    ];
+    const engine = new Engine({ targets: [target('a'), target('b'), { junk: true }], platforms: [platform([1, 2])], system });
+    const mirror = new PolicyMirror(browser, host);
+    mirror.attach(engine);
+    host.connected = true;
+    await mirror.syncWithHost();
+
+    expect(host.loads).toEqual([{ cursor: null, limit: 200 }, { cursor: '1', limit: 200 }]);
+    expect(engine.reconciled).toEqual([{ targets: [target('a'), target('b')], platforms: [platform([1])], system }]);
+    // Invalid entries never reach the host.
+    expect(host.saves).toEqual([{ targets: [target('a'), target('b')], deletedTargets: [], platforms: [platform([1, 2])], system }]);
+    expect(host.savedAt).toBe(1234);
+    // storage.local gets the merged state too (the host may have held the stricter values).
+    expect(browser.storage.get('conductorFx.policy.target.claude/b')).toEqual(target('b'));
+    expect(browser.storage.get('conductorFx.policy.platform.claude')).toEqual(platform([1, 2]));
+  });
+
+  it('sends deltas while the host keeps up, and a full sync after a save it missed', async () => {
+    const browser = new FakeBrowser();
+    const host = new Host();
+    const engine = new Engine({ targets: [target('a'), target('b')], platforms: [], system: null });
+    const mirror = new PolicyMirror(browser, host);
+    mirror.attach(engine);
+
+    // Disconnected: storage only.
+    await mirror.save({ targets: [target('a')], deletedTargets: [], platforms: [], system: null });
+    expect(host.saves).toEqual([]);
+
+    host.connected = true;
+    await mirror.syncWithHost();
+    await mirror.save({ targets: [target('b')], deletedTargets: [], platforms: [], system: null });
+    expect(host.saves).toHaveLength(2);
+    expect(host.saves[1]).toEqual({ targets: [target('b')], deletedTargets: [], platforms: [], system: null });
+
+    host.failSaves = true;
+    await mirror.save({ targets: [target('b')], deletedTargets: [], platforms: [], system: null });
+    host.failSaves = false;
+    await mirror.whenSynced();
+    expect(engine.reconciled).toHaveLength(2);
+    expect(host.saves.at(-1)).toEqual({ targets: [target('a'), target('b')], deletedTargets: [], platforms: [], system: null });
+  });
+
+  it('does nothing on a sync before the engine is attached, and keeps storage writes when the host fails', async () => {
+    const browser = new FakeBrowser();
+    const host = new Host();
+    host.connected = true;
+    host.failSaves = true;
+    const mirror = new PolicyMirror(browser, host);
+    await mirror.syncWithHost();
+    expect(host.loads).toEqual([]);
+    await mirror.save({ targets: [target('a')], deletedTargets: [], platforms: [], system: null });
+    expect(browser.storage.has('conductorFx.policy.target.claude/a')).toBe(true);
+  });
+});

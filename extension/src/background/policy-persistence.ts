@@ -1,0 +1,162 @@
+import type { HostMethod, HostPayload, HostResult } from '../../../shared/messages.js';
+import {
+  PersistedPlatformSchema,
+  PersistedSystemSchema,
+  PersistedTargetSchema,
+  type LoadedPolicyState,
+  type PolicyChanges,
+  type PolicyPersistence,
+} from '../../../shared/policy-state.js';
+import { targetKey } from '../../../shared/platforms.js';
+import type { PolicyEngineApi } from '../policy/types.js';
+import type { BrowserApi } from './browser-api.js';
+
+/** Every storage.local key of the policy mirror starts with this; one key per entry keeps saves incremental. */
+export const POLICY_STORAGE_PREFIX = 'conductorFx.policy.';
+const TARGET = `${POLICY_STORAGE_PREFIX}target.`;
+const PLATFORM = `${POLICY_STORAGE_PREFIX}platform.`;
+const SYSTEM = `${POLICY_STORAGE_PREFIX}system`;
+
+/** Entries per policy.load page (the host keeps each answer under Firefox's 1 MiB). */
+const LOAD_PAGE = 200;
+
+/** The host calls the mirror needs, and where it reports a confirmed save. */
+export interface PolicyHost {
+  readonly connected: boolean;
+  request<M extends HostMethod>(type: M, payload: HostPayload<M>): Promise<HostResult<M>>;
+  noteSaved(savedAt: number): void;
+}
+
+export type PolicyStorage = Pick<BrowserApi, 'storageGet' | 'storageSet' | 'storageRemove'>;
+
+/** The engine calls a host sync needs. */
+export type ReconcilingEngine = Pick<PolicyEngineApi, 'reconcile' | 'exportState'>;
+
+/**
+ * The engine's persistence: every save goes to storage.local (so a browser restart without the
+ * host still restores the circuit) and to the host when it is connected. A save the host missed
+ * is not replayed piecemeal: the next host sync reconciles (stricter wins) and pushes everything.
+ */
+export class PolicyMirror implements PolicyPersistence {
+  private tail: Promise<unknown> = Promise.resolve();
+  private hostBehind = true;
+  private syncQueued = false;
+  private engine: ReconcilingEngine | null = null;
+  private currentSync: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly storage: PolicyStorage,
+    private readonly host: PolicyHost,
+    private readonly log?: (message: string, fields?: Record<string, unknown>) => void,
+  ) {}
+
+  /** What storage.local holds: the engine validates and clamps every entry. */
+  async load(): Promise<LoadedPolicyState> {
+    const all = await this.storage.storageGet(null);
+    const state: LoadedPolicyState = { targets: [], platforms: [], system: null };
+    for (const [key, value] of Object.entries(all)) {
+      if (key.startsWith(TARGET)) state.targets.push(value);
+      else if (key.startsWith(PLATFORM)) state.platforms.push(value);
+      else if (key === SYSTEM) state.system = value;
+    }
+    return state;
+  }
+
+  /** Mirrors the changes to storage.local (awaited) and to the host when it is there; saves run in order. */
+  save(changes: PolicyChanges): Promise<void> {
+    return this.serial(async () => {
+      await this.writeStorage(changes);
+      if (!this.hostBehind && this.host.connected) {
+        try {
+          this.host.noteSaved((await this.host.request('policy.save', changes)).savedAt);
+          return;
+        } catch (err) {
+          this.log?.('policy save to the host failed; a sync pushes everything', { error: String(err) });
+        }
+      }
+      this.hostBehind = true;
+      if (this.host.connected && !this.syncQueued) void this.syncWithHost();
+    });
+  }
+
+  /** The engine a host sync reconciles into; set once it is initialized. */
+  attach(engine: ReconcilingEngine): void {
+    this.engine = engine;
+  }
+
+  /**
+   * Brings host and engine together (call after each hello): loads the host's state page by
+   * page, reconciles it into the engine (stricter wins), then writes the merged state to
+   * storage.local and pushes it to the host.
+   */
+  syncWithHost(): Promise<void> {
+    this.syncQueued = true;
+    this.currentSync = this.serial(async () => {
+      this.syncQueued = false;
+      const engine = this.engine;
+      if (engine === null || !this.host.connected) return;
+      try {
+        engine.reconcile(await this.loadFromHost());
+        const changes = toChanges(engine.exportState());
+        // The engine marks dirty only what the host lacks; what the host held stricter must reach storage.local too.
+        await this.writeStorage(changes);
+        const { savedAt } = await this.host.request('policy.save', changes);
+        this.hostBehind = false;
+        this.host.noteSaved(savedAt);
+      } catch (err) {
+        this.hostBehind = true;
+        this.log?.('policy sync with the host failed', { error: String(err) });
+      }
+    });
+    return this.currentSync;
+  }
+
+  /** Resolves when the latest host sync has finished (at once when none runs). */
+  whenSynced(): Promise<void> {
+    return this.currentSync;
+  }
+
+  private async loadFromHost(): Promise<LoadedPolicyState> {
+    const state: LoadedPolicyState = { targets: [], platforms: [], system: null };
+    let cursor: string | null = null;
+    do {
+      const page: HostResult<'policy.load'> = await this.host.request('policy.load', { cursor, limit: LOAD_PAGE });
+      state.targets.push(...page.targets);
+      state.platforms.push(...page.platforms);
+      if (page.system !== null && page.system !== undefined) state.system = page.system;
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    return state;
+  }
+
+  private async writeStorage(changes: PolicyChanges): Promise<void> {
+    const items: Record<string, unknown> = {};
+    for (const t of changes.targets) items[TARGET + targetKey(t)] = t;
+    for (const p of changes.platforms) items[PLATFORM + p.platform] = p;
+    if (changes.system !== null) items[SYSTEM] = changes.system;
+    if (Object.keys(items).length > 0) await this.storage.storageSet(items);
+    if (changes.deletedTargets.length > 0) await this.storage.storageRemove(changes.deletedTargets.map((t) => TARGET + targetKey(t)));
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(task, task);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** The engine's exported state as one save, keeping only entries that pass the persisted schemas. */
+function toChanges(state: LoadedPolicyState): PolicyChanges {
+  const valid = <T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, values: unknown[]): T[] =>
+    values.flatMap((v) => {
+      const r = schema.safeParse(v);
+      return r.success ? [r.data] : [];
+    });
+  const system = PersistedSystemSchema.safeParse(state.system);
+  return {
+    targets: valid(PersistedTargetSchema, state.targets),
+    deletedTargets: [],
+    platforms: valid(PersistedPlatformSchema, state.platforms),
+    system: system.success ? system.data : null,
+  };
+}

@@ -1,0 +1,22 @@
+import type { PolicyConfig } from '../../../shared/policy-config.js';
+
+export type JitterConfig = PolicyConfig['jitter'];
+
+/**
+ * Draws an admission delay from a log-normal distribution whose mean is `muMs` and standard
+ * deviation `sigmaMs` (both in ms, not log-space), clamped to [minMs, maxMs]. Log-normal because
+ * human pauses are skewed: mostly short, now and then long, never negative.
+ */
+export function drawJitterMs(cfg: JitterConfig, random: () => number): number {
+  if (cfg.maxMs === 0) return 0;
+  let ms = cfg.muMs;
+  if (cfg.muMs > 0 && cfg.sigmaMs > 0) {
+    // Moment matching: the log-space parameters that give this mean and deviation.
+    const s2 = Math.log(1 + (cfg.sigmaMs * cfg.sigmaMs) / (cfg.muMs * cfg.muMs));
+    const mu = Math.log(cfg.muMs) - s2 / 2;
+    // Box-Muller; 1 - random() is in (0, 1], so the log is finite.
+    const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    ms = Math.exp(mu + Math.sqrt(s2) * z);
+  }
+  return Math.round(Math.min(cfg.maxMs, Math.max(cfg.minMs, ms)));
+}

@@ -1,0 +1,207 @@
+import type { Admission } from '../../../shared/admission.js';
+import type { PersistedLease, PersistedTarget } from '../../../shared/policy-state.js';
+import type { Target } from '../../../shared/platforms.js';
+import type { TargetSnapshot } from '../../../shared/status.js';
+import { POLICY_STATE_VERSION } from '../../../shared/policy-state.js';
+import { LeaseQueue, type Waiter } from './lease-queue.js';
+import type { WrittenAhead } from './persistence-writer.js';
+import type { RateWindow } from './rate-window.js';
+import type { Lease, LeaseOutcome } from './types.js';
+
+/** A target's persisted fields that the engine edits in place (the rest is derived when saving). */
+export type TargetFields = Omit<PersistedTarget, 'version' | 'clientId' | 'platform' | 'inFlight' | 'updatedAt'>;
+
+/** The engine side of a lease: what `touch()`, `complete()` and a failed write-ahead call back into. */
+export interface LeaseOwner {
+  touched(lease: EngineLease, reason: string): void;
+  completed(lease: EngineLease, outcome: LeaseOutcome): void;
+  undone(lease: EngineLease): void;
+}
+
+/** A granted lease; settles exactly once (by its holder, the stale sweep, or a failed write-ahead). */
+export class EngineLease implements Lease, WrittenAhead {
+  done = false;
+  /** Monotonic time of the last activity; NaN until the sweep stamps it (see stale-sweep.ts). */
+  lastActivityMono = Number.NaN;
+  lastActivityAt: number;
+  lastActivityReason = 'admitted';
+
+  constructor(
+    readonly requestId: string,
+    readonly target: Target,
+    readonly admission: Admission,
+    readonly state: TargetState,
+    private readonly owner: LeaseOwner,
+  ) {
+    this.lastActivityAt = admission.admittedAt;
+  }
+
+  /** Its write-ahead failed: it never went out. */
+  undoWrite(): void {
+    if (!this.done) this.owner.undone(this);
+  }
+
+  touch(reason = 'activity'): void {
+    if (!this.done) this.owner.touched(this, reason);
+  }
+
+  complete(outcome: LeaseOutcome): void {
+    if (!this.done) this.owner.completed(this, outcome);
+  }
+}
+
+/** A live lease as its in-flight entry (module-level: no closure per save). */
+function persistedLease(l: EngineLease): PersistedLease {
+  return { requestId: l.requestId, admittedAt: l.admission.admittedAt, lastActivityAt: l.lastActivityAt, probe: l.state.probe === l.requestId };
+}
+
+/** A caller on its way to a lease, with what each stage has cost it so far. */
+export interface PendingAdmission {
+  readonly waiter: Waiter<Lease>;
+  readonly requestId: string;
+  readonly state: TargetState;
+  readonly startMono: number;
+  /** Epoch ms after which a wait is refused (maxWaitMs), or null. */
+  readonly deadline: number | null;
+  /** Holds one of the target's concurrency slots. */
+  slotted: boolean;
+  probe: boolean;
+  jitterDone: boolean;
+  /** The dispatch time reserved in the platform window while sleeping the jitter. */
+  reservedAt: number | null;
+  /** Waiting on pause (resume wakes it). */
+  parked: boolean;
+  /** The stage being slept and since when (monotonic), to account the time when it ends. */
+  sleepKind: 'backoff' | 'rate' | 'jitter' | null;
+  sleepStartMono: number;
+  backoffDelayMs: number;
+  rateLimitDelayMs: number;
+  jitterDelayMs: number;
+}
+
+/** The default state of a target nobody has used yet. */
+export function freshFields(): TargetFields {
+  return {
+    circuitState: 'closed',
+    consecutiveFailures: 0,
+    trips: 0,
+    circuitRetryAt: null,
+    backoffUntil: null,
+    lastBackoffMs: 0,
+    lastError: null,
+    lastSuccessAt: null,
+    lastFailureAt: null,
+    lastActivityAt: null,
+    lastActivityReason: null,
+    lastStaleSweepAt: null,
+    lastStaleSweepIdleMs: null,
+    lastStaleSweepReason: null,
+    lastStaleSweepRequestId: null,
+    staleSweepCount: 0,
+  };
+}
+
+/** Copies the editable fields out of a persisted row. */
+export function fieldsOf(row: PersistedTarget): TargetFields {
+  const { version: _v, clientId: _c, platform: _p, inFlight: _i, updatedAt: _u, ...fields } = row;
+  return fields;
+}
+
+/** One target's live state: its persisted fields plus leases, waiters and the probe. */
+export class TargetState {
+  readonly target: Target;
+  fields: TargetFields = freshFields();
+  /** Granted leases (at most maxInFlightPerTarget, so a list beats a Map). */
+  readonly leases: EngineLease[] = [];
+  /** Callers waiting for a concurrency slot, FIFO. */
+  readonly queue = new LeaseQueue<PendingAdmission>();
+  /** Callers holding a slot, sleeping a stage or parked by pause. */
+  readonly slotted = new Set<PendingAdmission>();
+  /** The platform's sliding window (shared by every target of the platform). */
+  readonly window: RateWindow;
+  /** The request id of the half-open probe (pending or leased), if any. */
+  probe: string | null = null;
+  /** Leases found in flight at restore (outcome unknown). */
+  interrupted = 0;
+  pumping = false;
+  /** Changed since the last save (the persistence writer's flag). */
+  dirty = false;
+
+  constructor(
+    readonly key: string,
+    target: Target,
+    window: RateWindow,
+  ) {
+    this.target = { clientId: target.clientId, platform: target.platform };
+    this.window = window;
+  }
+
+  /** Slots in use: leases plus callers admitted past the concurrency stage. */
+  get active(): number {
+    return this.leases.length + this.slotted.size;
+  }
+
+  /** The lease with this request id, if granted. */
+  lease(requestId: string | null): EngineLease | undefined {
+    for (const l of this.leases) if (l.requestId === requestId) return l;
+    return undefined;
+  }
+
+  /** Drops a lease from the list; false if it was not there. */
+  removeLease(lease: EngineLease): boolean {
+    const i = this.leases.indexOf(lease);
+    if (i === -1) return false;
+    const last = this.leases.pop() as EngineLease;
+    if (last !== lease) this.leases[i] = last;
+    return true;
+  }
+
+  /** Whether a request id is leased or on its way here (a second begin with it is a duplicate). */
+  has(requestId: string): boolean {
+    if (this.lease(requestId) !== undefined) return true;
+    if (this.slotted.size > 0) for (const p of this.slotted) if (p.requestId === requestId) return true;
+    return this.queue.length > 0 && this.queue.some((p) => p.requestId === requestId);
+  }
+
+  /** The persisted form at `now`, with the live leases as in-flight entries (spelled out: this runs on every admission). */
+  toRow(now: number): PersistedTarget {
+    const inFlight = this.leases.map(persistedLease);
+    const f = this.fields;
+    return {
+      version: POLICY_STATE_VERSION,
+      clientId: this.target.clientId,
+      platform: this.target.platform,
+      circuitState: f.circuitState,
+      consecutiveFailures: f.consecutiveFailures,
+      trips: f.trips,
+      circuitRetryAt: f.circuitRetryAt,
+      backoffUntil: f.backoffUntil,
+      lastBackoffMs: f.lastBackoffMs,
+      lastError: f.lastError,
+      lastSuccessAt: f.lastSuccessAt,
+      lastFailureAt: f.lastFailureAt,
+      lastActivityAt: f.lastActivityAt,
+      lastActivityReason: f.lastActivityReason,
+      lastStaleSweepAt: f.lastStaleSweepAt,
+      lastStaleSweepIdleMs: f.lastStaleSweepIdleMs,
+      lastStaleSweepReason: f.lastStaleSweepReason,
+      lastStaleSweepRequestId: f.lastStaleSweepRequestId,
+      staleSweepCount: f.staleSweepCount,
+      inFlight,
+      updatedAt: now,
+    };
+  }
+
+  /** The live view for the popup and the status API. */
+  toSnapshot(): TargetSnapshot {
+    const { lastBackoffMs: _internal, ...fields } = this.fields;
+    return {
+      clientId: this.target.clientId,
+      platform: this.target.platform,
+      ...fields,
+      inFlight: this.leases.length,
+      waiting: this.queue.length + this.slotted.size,
+      interrupted: this.interrupted,
+    };
+  }
+}

@@ -1,0 +1,57 @@
+import { POLICY_STATE_VERSION, type LoadedPolicyState, type PersistedPlatform, type PersistedTarget, type PolicyChanges, type PolicyPersistence } from '../../../shared/policy-state.js';
+import { targetKey } from '../../../shared/platforms.js';
+import { freshFields } from './target-state.js';
+
+/** The rows a MemoryPersistence holds; shared by re-opened copies, like a file on disk. */
+export interface MemoryRows {
+  targets: Map<string, unknown>;
+  platforms: Map<string, unknown>;
+  system: { value: unknown };
+}
+
+/**
+ * An in-memory PolicyPersistence for tests: keyed rows in Maps, every save recorded (deep-copied,
+ * so later engine changes cannot leak into it), raw rows injectable (to store corrupt entries),
+ * and `reopen()` to simulate a restart over the same rows.
+ */
+export class MemoryPersistence implements PolicyPersistence {
+  readonly saves: PolicyChanges[] = [];
+  /** When set, save() rejects with it (the rows stay as they were). */
+  failWith: Error | null = null;
+
+  constructor(readonly rows: MemoryRows = { targets: new Map(), platforms: new Map(), system: { value: null } }) {}
+
+  async load(): Promise<LoadedPolicyState> {
+    return structuredClone({ targets: [...this.rows.targets.values()], platforms: [...this.rows.platforms.values()], system: this.rows.system.value ?? null });
+  }
+
+  async save(changes: PolicyChanges): Promise<void> {
+    if (this.failWith !== null) throw this.failWith;
+    const copy = structuredClone(changes);
+    this.saves.push(copy);
+    for (const t of copy.targets) this.rows.targets.set(targetKey(t), t);
+    for (const t of copy.deletedTargets) this.rows.targets.delete(targetKey(t));
+    for (const p of copy.platforms) this.rows.platforms.set(p.platform, p);
+    if (copy.system !== null) this.rows.system.value = copy.system;
+  }
+
+  /** Stores a raw entry as is (e.g. corrupt) under `key`. */
+  putRaw(kind: 'targets' | 'platforms', key: string, value: unknown): void {
+    this.rows[kind].set(key, value);
+  }
+
+  /** The same rows seen by a new process. */
+  reopen(): MemoryPersistence {
+    return new MemoryPersistence(this.rows);
+  }
+}
+
+/** A valid stored target row (defaults of a fresh target) with `over` applied. */
+export function storedTarget(over: Partial<PersistedTarget> = {}): PersistedTarget {
+  return { version: POLICY_STATE_VERSION, clientId: 'agent', platform: 'claude', ...freshFields(), inFlight: [], updatedAt: 0, ...over };
+}
+
+/** A valid stored platform row with `over` applied. */
+export function storedPlatform(over: Partial<PersistedPlatform> = {}): PersistedPlatform {
+  return { version: POLICY_STATE_VERSION, platform: 'claude', dispatches: [], lastDispatchAt: null, updatedAt: 0, ...over };
+}

@@ -1,0 +1,41 @@
+import { ConductorError } from '../../shared/errors.js';
+import { DEFAULT_MAX_INBOUND_BYTES } from './protocol/frame-decoder.js';
+import { DEFAULT_RENEWAL_RECOVERY_DELAY_MS } from './recovery/recovery.js';
+
+/** The loopback API port when CONDUCTOR_FX_API_PORT is not set. */
+export const DEFAULT_API_PORT = 7311;
+
+/** The environment variables the host reads, besides the data dir (see data-dir.ts). */
+export const CONFIG_ENV = {
+  apiPort: 'CONDUCTOR_FX_API_PORT',
+  maxInboundBytes: 'CONDUCTOR_FX_MAX_INBOUND_BYTES',
+  renewalRecoveryDelayMs: 'CONDUCTOR_FX_RENEWAL_RECOVERY_DELAY_MS',
+} as const;
+
+/** The host's tunables. */
+export interface HostConfig {
+  /** 0 lets the OS pick a free port (tests). */
+  apiPort: number;
+  /** The largest inbound frame accepted; a larger declared length ends the host. */
+  maxInboundBytes: number;
+  renewalRecoveryDelayMs: number;
+}
+
+/** Reads the tunables from the environment; a malformed value is a ConductorError naming the variable. */
+export function loadHostConfig(env: Readonly<Record<string, string | undefined>>): HostConfig {
+  return {
+    apiPort: readInt(env, CONFIG_ENV.apiPort, DEFAULT_API_PORT, 0, 65_535),
+    maxInboundBytes: readInt(env, CONFIG_ENV.maxInboundBytes, DEFAULT_MAX_INBOUND_BYTES, 1, 2 ** 32 - 1),
+    renewalRecoveryDelayMs: readInt(env, CONFIG_ENV.renewalRecoveryDelayMs, DEFAULT_RENEWAL_RECOVERY_DELAY_MS, 0, 7 * 24 * 3_600_000),
+  };
+}
+
+function readInt(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConductorError('bad_payload', `${name} must be an integer from ${min} to ${max}, not "${raw}"`, { variable: name });
+  }
+  return value;
+}

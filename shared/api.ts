@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { ErrorBodySchema, ErrorCodeSchema } from './errors.js';
+import { HttpMethodSchema, JournalEntrySchema, JournalOutcomeSchema, RequestIdSchema } from './journal.js';
+import { HostStatusSchema } from './messages.js';
+import { ClientIdSchema, DEFAULT_CLIENT_ID, PlatformIdSchema } from './platforms.js';
+import { FORBIDDEN_REQUEST_HEADERS, HeadersSchema, PartialStreamSchema, RelativePathSchema, RelayChunkSchema, RelayRequestSchema, RelayResponseSchema } from './relay.js';
+import { BrowserStatusSchema } from './status.js';
+
+/**
+ * The loopback HTTP API's wire contract (snake_case, as automation clients write it). The host
+ * serves it, the typed client and CLI consume it; both validate with these schemas.
+ */
+
+/** Default port of the loopback API (override: CONDUCTOR_FX_API_PORT). */
+export const DEFAULT_API_PORT = 7311;
+/** Files the host writes into the data dir: the bearer token (mode 0600) and the port it listens on. */
+export const API_TOKEN_FILE = 'api-token';
+export const API_PORT_FILE = 'api-port';
+/** Largest request body the API reads: a relayed body at its schema cap plus JSON escaping room. */
+export const API_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+const forbidden = new Set<string>(FORBIDDEN_REQUEST_HEADERS);
+
+/** POST /v1/browser/request. */
+export const ApiRelayRequestSchema = z
+  .object({
+    platform: PlatformIdSchema,
+    client_id: ClientIdSchema.default(DEFAULT_CLIENT_ID),
+    method: HttpMethodSchema,
+    path: RelativePathSchema,
+    headers: HeadersSchema.default({}).refine((h) => Object.keys(h).every((name) => !forbidden.has(name.toLowerCase())), {
+      message: `headers may not set ${FORBIDDEN_REQUEST_HEADERS.join(', ')}: the page supplies its own`,
+    }),
+    body: RelayRequestSchema.shape.body,
+    stream: z.boolean().default(false),
+    /** The idempotency key; the host makes one when absent. */
+    request_id: RequestIdSchema.optional(),
+    max_wait_ms: RelayRequestSchema.shape.maxWaitMs,
+  })
+  .strict();
+export type ApiRelayRequest = z.infer<typeof ApiRelayRequestSchema>;
+export type ApiRelayRequestInput = z.input<typeof ApiRelayRequestSchema>;
+
+/**
+ * A non-streaming answer. `replayed: true` when the request id had already finished: status and
+ * admission then come from the request journal, which keeps no headers or bodies (both empty).
+ */
+export const ApiRelayResponseSchema = RelayResponseSchema.pick({ status: true, headers: true, body: true, admission: true }).extend({
+  request_id: RequestIdSchema,
+  replayed: z.boolean(),
+});
+export type ApiRelayResponse = z.infer<typeof ApiRelayResponseSchema>;
+
+/** SSE event names of a streamed answer, in the order they can come. */
+export const SSE_EVENTS = { event: 'stream_event', end: 'stream_end', error: 'stream_error' } as const;
+
+/** `stream_event`: one piece of the upstream body; `seq` runs 0, 1, 2, … without gaps. */
+export const StreamEventSchema = RelayChunkSchema.pick({ seq: true, data: true });
+export type StreamEvent = z.infer<typeof StreamEventSchema>;
+
+/** `stream_end`: the upstream finished; `body_length` null on a replay (the journal keeps no body). */
+export const StreamEndSchema = RelayResponseSchema.pick({ status: true, headers: true, admission: true }).extend({
+  request_id: RequestIdSchema,
+  body_length: z.number().int().min(0).nullable(),
+  replayed: z.boolean(),
+});
+export type StreamEnd = z.infer<typeof StreamEndSchema>;
+
+/** `stream_error`: the stream broke off after events were sent; `partial` says what had arrived. */
+export const StreamErrorSchema = z.object({
+  code: ErrorCodeSchema,
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+  partial: PartialStreamSchema,
+});
+export type StreamError = z.infer<typeof StreamErrorSchema>;
+
+/**
+ * Every error answer: `{error: {code, message, details?, retry_after_ms?}}`. `retry_after_ms`
+ * repeats details.retry_after_ms (also sent as Retry-After, in seconds) for callers that read only it.
+ */
+export const ApiErrorResponseSchema = z.object({
+  error: ErrorBodySchema.extend({ retry_after_ms: z.number().min(0).optional() }),
+});
+export type ApiErrorResponse = z.infer<typeof ApiErrorResponseSchema>;
+
+/** GET /v1/browser: the popup's status document plus the host process's own status. */
+export const ApiBrowserStatusSchema = BrowserStatusSchema.extend({ hostStatus: HostStatusSchema });
+export type ApiBrowserStatus = z.infer<typeof ApiBrowserStatusSchema>;
+
+/** GET /v1/journal query. */
+export const ApiJournalQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1_000).default(100),
+    platform: PlatformIdSchema.optional(),
+    outcome: JournalOutcomeSchema.optional(),
+  })
+  .strict();
+
+/** GET /v1/journal: newest first. */
+export const ApiJournalResponseSchema = z.object({ entries: z.array(JournalEntrySchema) });
+
+/** POST /v1/system/pause. */
+export const ApiPauseRequestSchema = z.object({ reason: z.string().min(1).max(512) }).strict();
+
+/** POST /v1/browser/targets/{platform}/{client_id}/reset. */
+export const ApiResetResponseSchema = z.object({ reset: z.boolean() });
+/** POST /v1/system/pause and /v1/system/resume. */
+export const ApiPausedResponseSchema = z.object({ paused: z.boolean() });
