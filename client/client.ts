@@ -15,6 +15,7 @@ import {
   type ApiRelayResponse,
   ApiRelayResponseSchema,
   ApiResetResponseSchema,
+  API_PORT_ENV,
   DEFAULT_API_PORT,
   SSE_EVENTS,
   type StreamEnd,
@@ -28,8 +29,6 @@ import type { JournalEntry, JournalOutcome } from '../shared/journal.js';
 import type { RelayRequestInput } from '../shared/relay.js';
 import { SseDecoder } from '../shared/sse.js';
 
-/** The environment variable the host reads its API port from (the client falls back to it). */
-export const API_PORT_ENV = 'CONDUCTOR_FX_API_PORT';
 
 /** What the host-not-running error tells a person to do. */
 export const HOST_UNAVAILABLE_MESSAGE = 'Firefox with conductor-fx is not running or the host is not registered: run `npm run install-host -- status`';

@@ -1,5 +1,5 @@
 // The package's client entry: the typed client of the loopback API and the schemas it speaks.
-export { API_PORT_ENV, ConductorClient, type CallOptions, type ConductorClientOptions, HOST_UNAVAILABLE_MESSAGE, type RelayInput } from './client.js';
+export { ConductorClient, type CallOptions, type ConductorClientOptions, HOST_UNAVAILABLE_MESSAGE, type RelayInput } from './client.js';
 export { formatCircuitTable, type CircuitTableOptions } from './format.js';
 export * from '../shared/api.js';
 export { ConductorError, ERROR_TABLE, type ErrorCode, isConductorError } from '../shared/errors.js';

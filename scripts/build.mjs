@@ -64,6 +64,8 @@ const targets = {
   host: () =>
     build({ ...nodeCommon, entryPoints: { host: join(root, 'native-host/src/main.ts') }, outdir: join(dist, 'native-host') }),
   cli: () => build({ ...nodeCommon, entryPoints: { cli: join(root, 'client/cli.ts') }, outdir: dist }),
+  // The typed client as the package's `./client` export, runnable by plain Node.
+  client: () => build({ ...nodeCommon, entryPoints: { client: join(root, 'client/index.ts') }, outdir: dist }),
   'install-host': () =>
     build({ ...nodeCommon, entryPoints: { 'install-host': join(root, 'scripts/install-host/main.ts') }, outdir: dist }),
 };

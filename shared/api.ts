@@ -11,8 +11,10 @@ import { BrowserStatusSchema } from './status.js';
  * serves it, the typed client and CLI consume it; both validate with these schemas.
  */
 
-/** Default port of the loopback API (override: CONDUCTOR_FX_API_PORT). */
+/** Default port of the loopback API. */
 export const DEFAULT_API_PORT = 7311;
+/** The environment variable that overrides it (0: a free port). */
+export const API_PORT_ENV = 'CONDUCTOR_FX_API_PORT';
 /** Files the host writes into the data dir: the bearer token (mode 0600) and the port it listens on. */
 export const API_TOKEN_FILE = 'api-token';
 export const API_PORT_FILE = 'api-port';

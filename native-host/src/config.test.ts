@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_INBOUND_BYTES } from './protocol/frame-decoder.js';
 import { DEFAULT_RENEWAL_RECOVERY_DELAY_MS } from './recovery/recovery.js';
-import { DEFAULT_API_PORT, loadHostConfig } from './config.js';
+import { DEFAULT_API_PORT } from '../../shared/api.js';
+import { loadHostConfig } from './config.js';
 
 describe('loadHostConfig', () => {
   it('uses the defaults when nothing is set', () => {

@@ -1,13 +1,11 @@
+import { API_PORT_ENV, DEFAULT_API_PORT } from '../../shared/api.js';
 import { ConductorError } from '../../shared/errors.js';
 import { DEFAULT_MAX_INBOUND_BYTES } from './protocol/frame-decoder.js';
 import { DEFAULT_RENEWAL_RECOVERY_DELAY_MS } from './recovery/recovery.js';
 
-/** The loopback API port when CONDUCTOR_FX_API_PORT is not set. */
-export const DEFAULT_API_PORT = 7311;
-
 /** The environment variables the host reads, besides the data dir (see data-dir.ts). */
 export const CONFIG_ENV = {
-  apiPort: 'CONDUCTOR_FX_API_PORT',
+  apiPort: API_PORT_ENV,
   maxInboundBytes: 'CONDUCTOR_FX_MAX_INBOUND_BYTES',
   renewalRecoveryDelayMs: 'CONDUCTOR_FX_RENEWAL_RECOVERY_DELAY_MS',
 } as const;
