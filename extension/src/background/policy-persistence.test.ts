@@ -1,12 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { ConductorError } from '../../../shared/errors.js';
+import type { JournalEntry } from '../../../shared/journal.js';
 import type { HostMethod, HostPayload } from '../../../shared/messages.js';
 import type { LoadedPolicyState, PersistedPlatform } from '../../../shared/policy-state.js';
+import { JournalWriter } from './journal-writer.js';
 import { PolicyMirror, type PolicyHost, type ReconcilingEngine } from './policy-persistence.js';
 import { FakeBrowser, persistedTarget } from './test-fakes.js';
 
 const target = persistedTarget;
 const platform = (dispatches: number[]): PersistedPlatform => ({ version: 1, platform: 'claude', dispatches, lastDispatchAt: dispatches.at(-1) ?? null, updatedAt: 1 });
+/** The write-ahead journal row of an admitted request. */
+const journalRow = (): JournalEntry => ({
+  requestId: 'r1',
+  clientId: 'a',
+  platform: 'claude',
+  method: 'POST',
+  path: '/api/chat',
+  outcome: 'admitted',
+  createdAt: 1,
+  admittedAt: 1,
+  finishedAt: null,
+  httpStatus: null,
+  errorCode: null,
+  admission: null,
+});
 const system = { version: 1 as const, paused: true, pauseReason: 'lunch', pausedAt: 5, updatedAt: 5 };
 
 /** A host whose policy rows live in a map, paged like the real one. */
@@ -15,16 +32,20 @@ class Host implements PolicyHost {
   failSaves = false;
   readonly saves: unknown[] = [];
   readonly loads: unknown[] = [];
+  /** The type of every request, in the order it reached the (FIFO) port. */
+  readonly frames: string[] = [];
   savedAt: number | null = null;
   pages: LoadedPolicyState[] = [{ targets: [], platforms: [], system: null }];
 
   async request<M extends HostMethod>(type: M, payload: HostPayload<M>): Promise<never> {
     if (!this.connected) throw new ConductorError('host_unavailable', 'gone');
+    this.frames.push(type);
     if (type === 'policy.save') {
       if (this.failSaves) throw new ConductorError('timeout', 'slow');
       this.saves.push(payload);
       return { savedAt: 1234 } as never;
     }
+    if (type === 'journal.record') return {} as never;
     this.loads.push(payload);
     const cursor = (payload as { cursor: string | null }).cursor;
     const i = cursor === null ? 0 : Number(cursor);
@@ -112,6 +133,23 @@ describe('PolicyMirror', () => {
     await mirror.whenSynced();
     expect(engine.reconciled).toHaveLength(2);
     expect(host.saves.at(-1)).toEqual({ targets: [target('a'), target('b')], deletedTargets: [], platforms: [], system: null });
+  });
+
+  it('posts policy.save inside save(), before any await: ahead of the journal row the relay writes next', async () => {
+    const browser = new FakeBrowser();
+    const host = new Host();
+    const mirror = new PolicyMirror(browser, host);
+    mirror.attach(new Engine({ targets: [], platforms: [], system: null }));
+    host.connected = true;
+    await mirror.syncWithHost();
+    host.frames.length = 0;
+    // What an admission does: the engine hands its dispatch to save() without awaiting it, then the
+    // relay awaits the journal's write-ahead row over the same port before it dispatches.
+    const saved = mirror.save({ targets: [target('a')], deletedTargets: [], platforms: [platform([10])], system: null });
+    await new JournalWriter(host).writeAhead(journalRow());
+    expect(host.frames).toEqual(['policy.save', 'journal.record']);
+    await saved;
+    expect(browser.storage.get('conductorFx.policy.target.claude/a')).toEqual(target('a'));
   });
 
   it('does nothing on a sync before the engine is attached, and keeps storage writes when the host fails', async () => {

@@ -62,21 +62,34 @@ export class PolicyMirror implements PolicyPersistence {
     return state;
   }
 
-  /** Mirrors the changes to storage.local (awaited) and to the host when it is there; saves run in order. */
+  /**
+   * Mirrors the changes to the host when it is there and to storage.local; saves run in order.
+   * The policy.save frame is posted synchronously, before any await: the engine does not wait for
+   * this promise (see engine.ts), and the relay awaits the host's commit of the journal row it sends
+   * next over the same FIFO port before it dispatches, so the host commits this save first.
+   */
   save(changes: PolicyChanges): Promise<void> {
+    const toHost = !this.hostBehind && this.host.connected ? this.postSave(changes) : null;
     return this.serial(async () => {
       await this.writeStorage(changes);
-      if (!this.hostBehind && this.host.connected) {
-        try {
-          this.host.noteSaved((await this.host.request('policy.save', changes)).savedAt);
-          return;
-        } catch (err) {
-          this.log?.('policy save to the host failed; a sync pushes everything', { error: String(err) });
-        }
-      }
+      if (toHost !== null && (await toHost)) return;
       this.hostBehind = true;
       if (this.host.connected && !this.syncQueued) void this.syncWithHost();
     });
+  }
+
+  /** Posts one policy.save now; resolves to whether the host committed it (never rejects). */
+  private postSave(changes: PolicyChanges): Promise<boolean> {
+    return this.host.request('policy.save', changes).then(
+      ({ savedAt }) => {
+        this.host.noteSaved(savedAt);
+        return true;
+      },
+      (err: unknown) => {
+        this.log?.('policy save to the host failed; a sync pushes everything', { error: String(err) });
+        return false;
+      },
+    );
   }
 
   /** The engine a host sync reconciles into; set once it is initialized. */

@@ -38,12 +38,6 @@ const MAX_REQUEST_ID = 128;
 /** Cuts a string to a persisted field's limit. */
 const cut = (s: string, max: number): string => (s.length > max ? s.slice(0, max) : s);
 
-/** Any rejection as a ConductorError (a failed write-ahead may come back as a plain Error). */
-function asConductorError(err: unknown, what: string): ConductorError {
-  if (err instanceof ConductorError) return err;
-  return new ConductorError('internal_error', `${what}: ${err instanceof Error ? err.message : String(err)}`);
-}
-
 function sameFields(a: TargetFields, b: TargetFields): boolean {
   for (const key of Object.keys(a) as (keyof TargetFields)[]) {
     const x = a[key];
@@ -61,8 +55,8 @@ function sameFields(a: TargetFields, b: TargetFields): boolean {
  * The policy engine: decides when a relayed request may go out. Admission runs, in order:
  * target validation, circuit breaker (with a single half-open probe), per-target concurrency (FIFO
  * waiters), backoff, the platform's sliding window and spacing, then jitter; the dispatch is written
- * ahead to persistence before the lease is handed out. Pure: time, timers, chance and storage are
- * injected. When nothing has to wait, admission is synchronous up to that one save.
+ * ahead: handed to persistence.save() before the lease is handed out. Pure: time, timers, chance
+ * and storage are injected. When nothing has to wait, admission is synchronous.
  */
 export class PolicyEngine implements PolicyEngineApi {
   readonly config: PolicyConfig;
@@ -100,7 +94,7 @@ export class PolicyEngine implements PolicyEngineApi {
     this.log = options.log;
     this.persistence = options.persistence;
     this.random = () => this.clock.random();
-    this.writer = new PersistenceWriter(this.persistence, this.clock, this.config.persistence.debounceMs, () => this.systemRow(), this.log);
+    this.writer = new PersistenceWriter(this.persistence, this.clock, this.config.persistence.debounceMs, () => this.systemRow(), () => this.markAll(), this.log);
     this.sweeper = new StaleSweeper(this.clock, this.config.staleLease.sweepIntervalMs, () => this.sweep());
   }
 
@@ -201,7 +195,7 @@ export class PolicyEngine implements PolicyEngineApi {
 
     // Fast path: nothing to wait for and no jitter to sleep.
     if (this.jitterOff && backoffUntil === null && nextSlot === null && ts.queue.length === 0 && ts.active < this.maxInFlight) {
-      return this.dispatch(ts, requestId, probe, now, 0, 0, 0, 0);
+      return Promise.resolve(this.dispatch(ts, requestId, probe, now, 0, 0, 0, 0));
     }
 
     const waiter = new Waiter<Lease>(this.clock);
@@ -329,10 +323,7 @@ export class PolicyEngine implements PolicyEngineApi {
     p.slotted = false;
     const waited = this.clock.monotonic() - p.startMono;
     const queueDelayMs = Math.max(0, waited - p.backoffDelayMs - p.rateLimitDelayMs - p.jitterDelayMs);
-    this.dispatch(ts, p.requestId, ts.probe === p.requestId, now, queueDelayMs, p.backoffDelayMs, p.rateLimitDelayMs, p.jitterDelayMs).then(
-      (lease) => p.waiter.resolve(lease),
-      (err: unknown) => p.waiter.reject(err),
-    );
+    p.waiter.resolve(this.dispatch(ts, p.requestId, ts.probe === p.requestId, now, queueDelayMs, p.backoffDelayMs, p.rateLimitDelayMs, p.jitterDelayMs));
   }
 
   private sleep(p: PendingAdmission, kind: 'backoff' | 'rate' | 'jitter', ms: number): void {
@@ -376,7 +367,14 @@ export class PolicyEngine implements PolicyEngineApi {
     if (!this.disposed) this.pump(ts);
   }
 
-  /** Records the dispatch, creates the lease and writes both ahead; resolves once they are durable. */
+  /**
+   * Records the dispatch, creates the lease and hands both to persistence.save() before returning
+   * the lease (write-ahead). The save is not awaited: durability before anything goes out comes from
+   * the adapter. PolicyMirror posts the policy.save frame synchronously inside save(), and the relay
+   * awaits the host's commit of the journal's `admitted` row, sent later over the same FIFO native
+   * port, before it dispatches; the host commits frames in order, so the dispatch is durable first.
+   * A save that fails is warned about and retried by the writer; the lease stays valid.
+   */
   private dispatch(
     ts: TargetState,
     requestId: string,
@@ -386,7 +384,7 @@ export class PolicyEngine implements PolicyEngineApi {
     backoffDelayMs: number,
     rateLimitDelayMs: number,
     jitterDelayMs: number,
-  ): Promise<Lease> {
+  ): EngineLease {
     ts.window.record(now);
     const admission: Admission = { admittedAt: now, queueDelayMs, backoffDelayMs, rateLimitDelayMs, jitterDelayMs, probe };
     const lease = new EngineLease(requestId, ts.target, admission, ts, this.owner);
@@ -395,26 +393,9 @@ export class PolicyEngine implements PolicyEngineApi {
     ts.fields.lastActivityReason = 'admitted';
     this.writer.markTarget(ts);
     this.writer.markPlatform(ts.window);
+    this.writer.handOff(now);
     this.notify();
-    // Not durable, so not dispatched: the writer undoes the lease (undone below) before this rejects.
-    return this.writer.writeAhead(now, lease).then(() => lease, this.rejectUnsaved);
-  }
-
-  private readonly rejectUnsaved = (err: unknown): never => {
-    throw asConductorError(err, 'the admission could not be saved');
-  };
-
-  /** A lease whose write-ahead failed: it never went out, so its dispatch and slot are given back. */
-  private undoDispatch(lease: EngineLease): void {
-    const ts = lease.state;
-    lease.done = true;
-    ts.removeLease(lease);
-    ts.window.unrecord(lease.admission.admittedAt);
-    if (ts.probe === lease.requestId) ts.probe = null;
-    this.writer.markTarget(ts);
-    this.writer.markPlatform(ts.window);
-    this.notify();
-    this.pump(ts);
+    return lease;
   }
 
   // ---- outcomes --------------------------------------------------------------------------------
@@ -432,7 +413,6 @@ export class PolicyEngine implements PolicyEngineApi {
       this.notify();
     },
     completed: (lease, outcome) => this.complete(lease, outcome),
-    undone: (lease) => this.undoDispatch(lease),
   };
 
   private complete(lease: EngineLease, outcome: LeaseOutcome): void {
@@ -610,6 +590,13 @@ export class PolicyEngine implements PolicyEngineApi {
 
   flush(): Promise<void> {
     return this.writer.flush();
+  }
+
+  /** Marks the whole state dirty: a failed save is retried as a whole. */
+  private markAll(): void {
+    for (const ts of this.targetList) this.writer.markTarget(ts);
+    for (const w of this.windows.values()) this.writer.markPlatform(w);
+    this.writer.markSystem();
   }
 
   private systemRow(): PersistedSystem {

@@ -6,6 +6,7 @@ import { MemoryPersistence, storedPlatform, storedTarget } from './test-persiste
 
 const system: PersistedSystem = { version: 1, paused: false, pauseReason: null, pausedAt: null, updatedAt: 0 };
 const systemRow = () => system;
+const noMarkAll = (): void => {};
 
 /** A target entry whose row carries its failure count at save time. */
 function target(clientId: string): Persistable<PersistedTarget> & { failures: number } {
@@ -21,7 +22,7 @@ describe('PersistenceWriter', () => {
   it('coalesces changes for debounceMs into one save of only the changed rows', async () => {
     const clock = new FakeClock();
     const store = new MemoryPersistence();
-    const writer = new PersistenceWriter(store, clock, 25, systemRow, undefined);
+    const writer = new PersistenceWriter(store, clock, 25, systemRow, noMarkAll, undefined);
     const a = target('a');
     writer.markTarget(a);
     a.failures += 1;
@@ -41,7 +42,7 @@ describe('PersistenceWriter', () => {
   it('flushes at once, and not at all when nothing is dirty', async () => {
     const clock = new FakeClock();
     const store = new MemoryPersistence();
-    const writer = new PersistenceWriter(store, clock, 10_000, systemRow, undefined);
+    const writer = new PersistenceWriter(store, clock, 10_000, systemRow, noMarkAll, undefined);
     await writer.flush();
     expect(store.saves).toHaveLength(0);
     writer.markTarget(target('b'));
@@ -51,7 +52,7 @@ describe('PersistenceWriter', () => {
     expect(store.saves).toHaveLength(1);
   });
 
-  it('never overlaps saves: a flush during a save waits, then saves everything dirty since in one go', async () => {
+  it('hands every save off at once and in order, even while an earlier one is pending; flush waits for the latest', async () => {
     const clock = new FakeClock();
     const order: string[] = [];
     const releases: (() => void)[] = [];
@@ -59,73 +60,67 @@ describe('PersistenceWriter', () => {
       load: async () => ({ targets: [], platforms: [], system: null }),
       save: (changes) => {
         order.push(`start ${keysOf(changes).targets.join(',')}`);
-        return new Promise<void>((resolve) =>
-          releases.push(() => {
-            order.push(`end ${keysOf(changes).targets.join(',')}`);
-            resolve();
-          }),
-        );
+        return new Promise<void>((resolve) => releases.push(resolve));
       },
     };
-    const writer = new PersistenceWriter(slow, clock, 25, systemRow, undefined);
+    const writer = new PersistenceWriter(slow, clock, 25, systemRow, noMarkAll, undefined);
     writer.markTarget(target('a'));
-    const first = writer.flush();
+    writer.handOff(1);
     writer.markTarget(target('b'));
-    const second = writer.flush();
     writer.markTarget(target('c'));
-    const third = writer.flush();
-    expect(third).toBe(second);
+    writer.handOff(2);
+    expect(order).toEqual(['start a', 'start b,c']);
+    // Nothing dirty: flush waits for the latest save handed off.
+    let flushed = false;
+    const flush = writer.flush().then(() => (flushed = true));
+    releases.shift()?.();
     await clock.advance(0);
-    expect(order).toEqual(['start a']);
+    expect(flushed).toBe(false);
     releases.shift()?.();
-    await first;
-    await clock.advance(0);
-    expect(order).toEqual(['start a', 'end a', 'start b,c']);
-    releases.shift()?.();
-    await second;
-    // With nothing dirty, flush during a save waits for that save.
-    writer.markTarget(target('d'));
-    const fourth = writer.flush();
-    expect(writer.flush()).toBe(fourth);
-    releases.shift()?.();
-    await fourth;
-    expect(order).toEqual(['start a', 'end a', 'start b,c', 'end b,c', 'start d', 'end d']);
+    await flush;
+    expect(order).toEqual(['start a', 'start b,c']);
   });
 
-  it('puts the keys of a failed save back, warns, and retries them', async () => {
+  it('warns on a failed save, marks everything dirty again and retries after a pause', async () => {
     const clock = new FakeClock();
     const store = new MemoryPersistence();
     const warnings: string[] = [];
-    const writer = new PersistenceWriter(store, clock, 25, systemRow, { warn: (m) => warnings.push(m) });
+    const a = target('a');
+    const claude = platform('claude');
+    let writer: PersistenceWriter | null = null;
+    const markAll = (): void => {
+      writer?.markTarget(a);
+      writer?.markPlatform(claude);
+    };
+    writer = new PersistenceWriter(store, clock, 25, systemRow, markAll, { warn: (m) => warnings.push(m) });
     store.failWith = new Error('host gone');
-    writer.markTarget(target('a'));
+    writer.markTarget(a);
     await expect(writer.flush()).rejects.toThrow('host gone');
-    writer.markPlatform(platform('claude'));
-    await clock.advance(25);
     expect(warnings).toEqual(['policy state save failed; will retry']);
     store.failWith = null;
-    await clock.advance(1000);
+    await clock.advance(999);
+    expect(store.saves).toHaveLength(0);
+    await clock.advance(1);
     expect(store.saves.map(keysOf)).toEqual([{ targets: ['a'], platforms: ['claude'], system: false }]);
   });
 
-  it('writes an admission ahead at its own time, and undoes it (before the caller hears) if the save fails', async () => {
+  it('hands an admission off at its own time, without waiting for durability', async () => {
     const clock = new FakeClock();
-    const store = new MemoryPersistence();
-    const writer = new PersistenceWriter(store, clock, 25, systemRow, undefined);
-    const events: string[] = [];
-    const admission = { undoWrite: () => events.push('undo') };
+    const saves: PolicyChanges[] = [];
+    const never: PolicyPersistence = {
+      load: async () => ({ targets: [], platforms: [], system: null }),
+      save: (changes) => {
+        saves.push(changes);
+        return new Promise<void>(() => {});
+      },
+    };
+    const writer = new PersistenceWriter(never, clock, 25, systemRow, noMarkAll, undefined);
+    writer.handOff(1);
+    expect(saves).toHaveLength(0);
     writer.markTarget(target('a'));
-    await writer.writeAhead(12_345, admission);
-    expect(store.saves[0]?.targets[0]?.updatedAt).toBe(12_345);
-    expect(events).toEqual([]);
-    store.failWith = new Error('host gone');
-    writer.markTarget(target('b'));
-    await writer.writeAhead(1, admission).catch(() => events.push('rejected'));
-    expect(events).toEqual(['undo', 'rejected']);
-    // the failed rows are dirty again and go out with the next save
-    store.failWith = null;
-    await writer.flush();
-    expect(store.saves.map(keysOf)[1]).toEqual({ targets: ['b'], platforms: [], system: false });
+    writer.handOff(12_345);
+    expect(saves.map(keysOf)).toEqual([{ targets: ['a'], platforms: [], system: false }]);
+    expect(saves[0]?.targets[0]?.updatedAt).toBe(12_345);
   });
 
   it('turns a save that throws synchronously into a rejection', async () => {
@@ -136,7 +131,7 @@ describe('PersistenceWriter', () => {
         throw new Error('sync');
       },
     };
-    const writer = new PersistenceWriter(throwing, clock, 25, systemRow, undefined);
+    const writer = new PersistenceWriter(throwing, clock, 25, systemRow, noMarkAll, undefined);
     writer.markTarget(target('a'));
     await expect(writer.flush()).rejects.toThrow('sync');
   });
@@ -144,7 +139,7 @@ describe('PersistenceWriter', () => {
   it('stops its timer on dispose', async () => {
     const clock = new FakeClock();
     const store = new MemoryPersistence();
-    const writer = new PersistenceWriter(store, clock, 25, systemRow, undefined);
+    const writer = new PersistenceWriter(store, clock, 25, systemRow, noMarkAll, undefined);
     writer.markTarget(target('a'));
     writer.dispose();
     writer.markTarget(target('b'));

@@ -7,58 +7,48 @@ export interface Persistable<R> {
   toRow(now: number): R;
 }
 
-/** An admission written ahead: undone if its save fails (it never went out). */
-export interface WrittenAhead {
-  undoWrite(): void;
-}
-
 const RESOLVED: Promise<void> = Promise.resolve();
 /** The engine never deletes targets; one frozen empty list serves every save. */
 const NO_DELETIONS = Object.freeze([]) as unknown as PolicyChanges['deletedTargets'];
 
-/** The rows of `entries` at `now`, clearing their dirty flags (an exact-size array: no growth). */
-function rowsOf<R>(entries: Persistable<R>[], now: number): R[] {
+/**
+ * The rows of `entries` at `now`, clearing their dirty flags and emptying the list in place (it is
+ * reused: pops are inlined where `length = 0` is a slow runtime call in V8). An exact-size array: no growth.
+ */
+function takeRows<R>(entries: Persistable<R>[], now: number): R[] {
   const rows = new Array<R>(entries.length);
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i] as Persistable<R>;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = entries.pop() as Persistable<R>;
     entry.dirty = false;
     rows[i] = entry.toRow(now);
   }
   return rows;
 }
 
-/** Empties a list in place (`length = 0` is a slow runtime call in V8; pops are inlined). */
-function clear(list: unknown[]): void {
-  while (list.length > 0) list.pop();
-}
 const noop = (): void => {};
 /** How soon a failed background save is tried again (the dirty marks are kept meanwhile). */
 const RETRY_MS = 1_000;
 
 /**
  * Incremental persistence: remembers which targets and platforms changed and saves only their
- * rows, built fresh at save time. Changes are coalesced for `debounceMs`; `writeAhead()` and
- * `flush()` save at once. Saves never overlap and never reorder: a flush during a save waits for
- * it, then saves everything dirty by then in one go (group commit). A failed save marks its
- * entries dirty again and undoes the admissions it carried.
+ * rows, built fresh at save time. Changes are coalesced for `debounceMs`; `handOff()` and
+ * `flush()` save at once. Every save is handed to the persistence synchronously, in the order the
+ * changes happened (the persistence applies them in that order, see PolicyPersistence), so an
+ * admission never waits behind a slow save. A failed save warns and marks every entry dirty again
+ * (`markAll`: failures are rare, and a whole re-save needs no record of what each save carried),
+ * then retries; the rows are rebuilt from the live state then, so a retry never writes stale data.
  *
  * This runs on every admission, so it allocates little: dirty tracking is a flag plus a list (not
- * a Set), the lists are double-buffered (one collecting, one being saved: saves never overlap),
- * and the settle handlers are bound once.
+ * a Set), the lists are emptied as their rows are built and reused, and the settle handlers are bound once.
  */
 export class PersistenceWriter {
   private targets: Persistable<PersistedTarget>[] = [];
   private platforms: Persistable<PersistedPlatform>[] = [];
-  private admissions: WrittenAhead[] = [];
   private system = false;
-  // What the save in flight carries (empty when none is).
-  private savingTargets: Persistable<PersistedTarget>[] = [];
-  private savingPlatforms: Persistable<PersistedPlatform>[] = [];
-  private savingAdmissions: WrittenAhead[] = [];
-  private savingSystem = false;
   private timer: unknown = null;
-  private inflight: Promise<void> | null = null;
-  private queued: Promise<void> | null = null;
+  /** Saves handed off and not settled yet, and the latest of them. */
+  private pending = 0;
+  private latest: Promise<void> = RESOLVED;
   private disposed = false;
 
   constructor(
@@ -66,6 +56,8 @@ export class PersistenceWriter {
     private readonly clock: PolicyClock,
     private readonly debounceMs: number,
     private readonly systemRow: () => PersistedSystem,
+    /** Marks every target, platform and the system dirty (after a failed save). */
+    private readonly markAll: () => void,
     private readonly log: PolicyLog | undefined,
   ) {}
 
@@ -101,59 +93,32 @@ export class PersistenceWriter {
 
   private readonly onTimer = (): void => {
     this.timer = null;
-    this.flush().catch((err: unknown) => {
-      this.log?.warn('policy state save failed; will retry', { error: err instanceof Error ? err.message : String(err) });
-      this.schedule(Math.max(this.debounceMs, RETRY_MS));
-    });
+    // A failure is warned about and retried by the save itself.
+    this.flush().catch(noop);
   };
 
-  /** Saves every dirty row now (behind a save in flight); resolves once they are durable. */
-  flush(): Promise<void> {
-    return this.saveSoon(this.clock.now());
-  }
-
   /**
-   * Saves now, like flush(), an admission whose rows are already marked (`now` is its admission
-   * time, so the rows need no clock read); if that save fails, `admission.undoWrite()` runs before
-   * the returned promise rejects.
+   * Hands every dirty row to the persistence now, rows built at `now` (an admission's time, so no
+   * clock read). Does not wait: a failure is warned about and retried (see the class comment).
    */
-  writeAhead(now: number, admission: WrittenAhead): Promise<void> {
-    this.admissions.push(admission);
-    return this.saveSoon(now);
+  handOff(now: number): void {
+    if (this.dirty) this.saveNow(now);
   }
 
-  private saveSoon(now: number): Promise<void> {
-    if (this.queued !== null) return this.queued;
-    if (this.inflight !== null) {
-      if (!this.dirty && this.admissions.length === 0) return this.inflight;
-      this.queued = this.inflight.then(noop, noop).then(() => {
-        this.queued = null;
-        return this.saveNow(this.clock.now());
-      });
-      return this.queued;
-    }
-    return this.dirty ? this.saveNow(now) : RESOLVED;
+  /** Saves every dirty row now; resolves once they and every save handed off before are durable. */
+  flush(): Promise<void> {
+    if (this.dirty) return this.saveNow(this.clock.now());
+    return this.pending === 0 ? RESOLVED : this.latest;
   }
 
   private saveNow(now: number): Promise<void> {
-    if (!this.dirty) return RESOLVED;
-    // Swap the buffers: what was collected is now being saved; the emptied ones collect.
-    const targets = this.targets;
-    this.targets = this.savingTargets;
-    this.savingTargets = targets;
-    const platforms = this.platforms;
-    this.platforms = this.savingPlatforms;
-    this.savingPlatforms = platforms;
-    const admissions = this.admissions;
-    this.admissions = this.savingAdmissions;
-    this.savingAdmissions = admissions;
-    this.savingSystem = this.system;
+    const system = this.system;
     this.system = false;
     const changes: PolicyChanges = {
-      targets: rowsOf(targets, now),
+      targets: takeRows(this.targets, now),
       deletedTargets: NO_DELETIONS,
-      platforms: rowsOf(platforms, now),
-      system: this.savingSystem ? this.systemRow() : null,
+      platforms: takeRows(this.platforms, now),
+      system: system ? this.systemRow() : null,
     };
     let save: Promise<void>;
     try {
@@ -161,28 +126,25 @@ export class PersistenceWriter {
     } catch (err) {
       save = Promise.reject(err);
     }
-    this.inflight = save;
-    // Registered before any caller's continuation, so undo happens before callers see the failure.
+    this.pending += 1;
+    this.latest = save;
     save.then(this.onSaved, this.onSaveFailed);
     return save;
   }
 
   private readonly onSaved = (): void => {
-    this.inflight = null;
-    clear(this.savingTargets);
-    clear(this.savingPlatforms);
-    clear(this.savingAdmissions);
-    this.savingSystem = false;
+    this.pending -= 1;
   };
 
-  private readonly onSaveFailed = (): void => {
-    this.inflight = null;
-    for (const entry of this.savingTargets) this.markTarget(entry);
-    for (const entry of this.savingPlatforms) this.markPlatform(entry);
-    if (this.savingSystem) this.markSystem();
-    const admissions = [...this.savingAdmissions];
-    this.onSaved();
-    for (const admission of admissions) admission.undoWrite();
+  /** Warns, marks everything dirty again (rows are rebuilt at the retry) and retries. */
+  private readonly onSaveFailed = (err: unknown): void => {
+    this.pending -= 1;
+    this.log?.warn('policy state save failed; will retry', { error: err instanceof Error ? err.message : String(err) });
+    // The retry pause replaces a pending debounce (the marks below then arm nothing sooner).
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    this.schedule(Math.max(this.debounceMs, RETRY_MS));
+    this.markAll();
   };
 
   /** Stops the debounce timer; pending changes stay unsaved unless flushed first. */

@@ -87,12 +87,6 @@ export class RateWindow {
     this.lastDispatchAt = lastDispatchAt;
   }
 
-  /** Removes one recorded dispatch (an admission whose write-ahead failed never went out). */
-  unrecord(at: number): void {
-    const i = this.times.lastIndexOf(at);
-    if (i >= this.head) this.times.splice(i, 1);
-  }
-
   /** Whether a dispatch at exactly `at` is in the window (so a restored in-flight lease is not counted twice). */
   has(at: number): boolean {
     return this.times.indexOf(at, this.head) !== -1;

@@ -11,7 +11,6 @@ function withLeases(...ids: string[]) {
   const owner: LeaseOwner = {
     touched: (l, reason) => calls.push(`touch ${l.requestId} ${reason}`),
     completed: (l, o) => calls.push(`complete ${l.requestId} ${o.status}`),
-    undone: (l) => calls.push(`undo ${l.requestId}`),
   };
   const ts = new TargetState('claude/agent', { clientId: 'agent', platform: 'claude' }, window());
   const leases = ids.map((id, i) => new EngineLease(id, ts.target, { admittedAt: 100 + i, queueDelayMs: 0, backoffDelayMs: 0, rateLimitDelayMs: 0, jitterDelayMs: 0, probe: false }, ts, owner));
@@ -52,18 +51,16 @@ describe('TargetState', () => {
 });
 
 describe('EngineLease', () => {
-  it('forwards touch, complete and undo to its owner until it is done', () => {
+  it('forwards touch and complete to its owner until it is done', () => {
     const { leases, calls } = withLeases('a');
     const lease = leases[0] as EngineLease;
     lease.touch();
     lease.touch('chunk');
     lease.complete({ status: 'success' });
-    lease.undoWrite();
     lease.done = true;
     lease.touch('late');
     lease.complete({ status: 'failure' });
-    lease.undoWrite();
-    expect(calls).toEqual(['touch a activity', 'touch a chunk', 'complete a success', 'undo a']);
+    expect(calls).toEqual(['touch a activity', 'touch a chunk', 'complete a success']);
     expect(Number.isNaN(lease.lastActivityMono)).toBe(true);
   });
 });

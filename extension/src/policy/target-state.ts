@@ -4,22 +4,20 @@ import type { Target } from '../../../shared/platforms.js';
 import type { TargetSnapshot } from '../../../shared/status.js';
 import { POLICY_STATE_VERSION } from '../../../shared/policy-state.js';
 import { LeaseQueue, type Waiter } from './lease-queue.js';
-import type { WrittenAhead } from './persistence-writer.js';
 import type { RateWindow } from './rate-window.js';
 import type { Lease, LeaseOutcome } from './types.js';
 
 /** A target's persisted fields that the engine edits in place (the rest is derived when saving). */
 export type TargetFields = Omit<PersistedTarget, 'version' | 'clientId' | 'platform' | 'inFlight' | 'updatedAt'>;
 
-/** The engine side of a lease: what `touch()`, `complete()` and a failed write-ahead call back into. */
+/** The engine side of a lease: what `touch()` and `complete()` call back into. */
 export interface LeaseOwner {
   touched(lease: EngineLease, reason: string): void;
   completed(lease: EngineLease, outcome: LeaseOutcome): void;
-  undone(lease: EngineLease): void;
 }
 
-/** A granted lease; settles exactly once (by its holder, the stale sweep, or a failed write-ahead). */
-export class EngineLease implements Lease, WrittenAhead {
+/** A granted lease; settles exactly once (by its holder or the stale sweep). */
+export class EngineLease implements Lease {
   done = false;
   /** Monotonic time of the last activity; NaN until the sweep stamps it (see stale-sweep.ts). */
   lastActivityMono = Number.NaN;
@@ -34,11 +32,6 @@ export class EngineLease implements Lease, WrittenAhead {
     private readonly owner: LeaseOwner,
   ) {
     this.lastActivityAt = admission.admittedAt;
-  }
-
-  /** Its write-ahead failed: it never went out. */
-  undoWrite(): void {
-    if (!this.done) this.owner.undone(this);
   }
 
   touch(reason = 'activity'): void {
