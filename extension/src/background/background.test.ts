@@ -81,6 +81,27 @@ function target(status: BrowserStatus, clientId: string) {
 }
 
 describe('the background with the real policy engine', () => {
+  it('loads the policy state again when storage.local fails to read, instead of starting empty', async () => {
+    const browser = freshBrowser();
+    const clock = new FakeClock();
+    let failures = 1;
+    const read = browser.storageGet.bind(browser);
+    browser.storageGet = async (keys) => {
+      if (keys === null && failures-- > 0) throw new Error('storage.local is not available yet');
+      return read(keys);
+    };
+    const logs: string[] = [];
+    const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, log: (m) => logs.push(m) });
+    let ready = false;
+    void bg.engine.then(() => (ready = true));
+    await clock.advance(999);
+    expect(ready).toBe(false);
+    expect(logs).toContain('the policy engine could not load its state; trying again');
+    await clock.advance(1);
+    await bg.engine;
+    expect(ready).toBe(true);
+  });
+
   it('relays through the page: write-ahead row first, then proxy.fetch, then the answer and its row', async () => {
     const s = await start(freshBrowser(), new FakeClock());
     const host = s.hosts[0] as FakeHost;
@@ -191,6 +212,27 @@ describe('the background with the real policy engine', () => {
     expect(journalRows(s.hosts[1] as FakeHost).filter((r) => r.requestId === 'slow')).toEqual([]);
     expect(await relay(s, 'after', 200)).toMatchObject({ status: 200 });
     void answer;
+  });
+
+  it("takes the page's late answers to a cancelled request: not counted as dropped, never given to a retry under the same id", async () => {
+    const s = await start(freshBrowser(), new FakeClock());
+    const host = s.hosts[0] as FakeHost;
+    const first = host.request('relay.request', chat('again', { stream: true })).catch((e: unknown) => e);
+    await s.clock.advance(2_000);
+    await expect(host.request('relay.cancel', { requestId: 'again' })).resolves.toEqual({ cancelled: true });
+    expect(await first).toMatchObject({ code: 'cancelled' });
+    // The retry is dispatched before the page's answer to the abort comes back.
+    const retry = host.request('relay.request', chat('again')).catch((e: unknown) => e);
+    await s.clock.advance(2_000);
+    expect(s.page.postedOfType('proxy.fetch').filter((m) => m['requestId'] === 'again')).toHaveLength(2);
+    // What the page sends after the abort: a chunk that crossed it, then its final proxy.error.
+    s.page.deliver({ type: 'proxy.chunk', requestId: 'again', seq: 0, data: 'old' });
+    s.page.deliver({ type: 'proxy.error', requestId: 'again', code: 'cancelled', message: 'aborted by the caller', partial: { receivedChunks: 1, receivedBytes: 3, lastSeq: 0, status: 200 } });
+    s.page.deliver({ type: 'proxy.end', requestId: 'again', status: 200, headers: {}, body: 'fresh', bodyLength: 5 });
+    await s.clock.advance(100);
+    expect(await retry).toMatchObject({ requestId: 'again', status: 200, body: 'fresh' });
+    expect(host.chunks).toEqual([]);
+    expect((await s.bg.status.current()).droppedMessages).toBe(0);
   });
 
   it('drops and counts foreign ports and invalid messages, and pushes live status to the popup', async () => {

@@ -22,6 +22,10 @@ export const TEST_POLICY_KEY = 'conductorFx.testPolicyConfig';
 /** Where the popup page lives in the built add-on. */
 export const POPUP_PAGE = 'popup/popup.html';
 
+/** How long the background waits before loading the policy state again after a failed load (doubling, capped). */
+const BOOT_RETRY_BASE_MS = 1_000;
+const BOOT_RETRY_MAX_MS = 30_000;
+
 export interface BackgroundOptions {
   api: BrowserApi;
   clock: PolicyClock;
@@ -63,10 +67,7 @@ export function startBackground(options: BackgroundOptions): Background {
       'relay.request': (req) => relay.request(req),
       'relay.cancel': ({ requestId }) => ({ cancelled: relay.cancel(requestId) }),
       'browser.status': () => status.current(),
-      'control.reset': async ({ platform, clientId }) => {
-        await status.run({ type: 'reset', platform, clientId });
-        return { reset: true };
-      },
+      'control.reset': async ({ platform, clientId }) => ({ reset: await status.run({ type: 'reset', platform, clientId }) }),
       'control.pause': async ({ reason }) => {
         await status.run({ type: 'pause', reason });
         return { paused: true as const };
@@ -105,16 +106,32 @@ export function startBackground(options: BackgroundOptions): Background {
   });
   link.onDisconnected((reason) => relay.abortAll(reason));
   link.start();
-  void boot().catch((err: unknown) => log('the policy engine did not start', { error: err instanceof Error ? err.message : String(err) }));
+  void boot().catch((err: unknown) => log('the background did not finish starting', { error: err instanceof Error ? err.message : String(err) }));
 
   return { link, relay, status, tabs, dropped, mirror, engine: engineReady };
+
+  /**
+   * Loads the engine's state, trying again on failure (a storage.local read error is transient):
+   * starting with empty state instead would forget open circuits, so requests wait meanwhile.
+   */
+  async function initializeWithRetry(engine: PolicyEngine): ReturnType<PolicyEngine['initialize']> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await engine.initialize();
+      } catch (err) {
+        const delayMs = Math.min(BOOT_RETRY_MAX_MS, BOOT_RETRY_BASE_MS * 2 ** (attempt - 1));
+        log('the policy engine could not load its state; trying again', { error: err instanceof Error ? err.message : String(err), attempt, delayMs });
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, delayMs));
+      }
+    }
+  }
 
   /** Loads the policy engine from storage.local, then lets requests through. */
   async function boot(): Promise<void> {
     const config = testBuild ? await testPolicyConfig(api, log) : undefined;
     const engine = new PolicyEngine({ config, persistence: mirror, clock, log: { warn: log } });
     proxyIdleTimeoutMs = proxyIdleFor(engine.config);
-    const { interrupted } = await engine.initialize();
+    const { interrupted } = await initializeWithRetry(engine);
     // Their journal rows are marked interrupted by the host's restart recovery; here they are only counted.
     if (interrupted.length > 0) log('requests were in flight when the browser stopped', { count: interrupted.length });
     mirror.attach(engine);

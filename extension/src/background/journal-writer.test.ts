@@ -56,4 +56,20 @@ describe('JournalWriter', () => {
     await journal.flush();
     expect(host.batches).toEqual([['b:success', 'c:success']]);
   });
+
+  it('keeps a row that arrives while a batch is in flight, even when it supersedes a row of that batch', async () => {
+    const host = new Host();
+    host.connected = false;
+    const journal = new JournalWriter(host);
+    await journal.record(entry('a', 'rejected'));
+    await journal.record(entry('b', 'rejected'));
+    host.connected = true;
+    const flushing = journal.flush();
+    // The batch [a, b] is on its way to the host; a retry of `a` ends meanwhile.
+    await journal.record(entry('a', 'cancelled'));
+    await flushing;
+    await journal.flush();
+    expect(host.batches.flat()).toEqual(['a:rejected', 'b:rejected', 'a:cancelled']);
+    expect(journal.queued).toBe(0);
+  });
 });

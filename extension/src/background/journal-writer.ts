@@ -66,7 +66,9 @@ export class JournalWriter {
       } catch {
         return; // the host went away again; the rows stay queued
       }
-      this.queue.splice(0, batch.length);
+      // By identity, not by count: rows enqueued while the batch was in flight may have superseded or evicted some of it.
+      const sent = new Set(batch);
+      for (let i = this.queue.length - 1; i >= 0; i--) if (sent.has(this.queue[i] as JournalEntry)) this.queue.splice(i, 1);
     }
   }
 

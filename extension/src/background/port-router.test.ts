@@ -19,6 +19,7 @@ function setup() {
     dropped,
     tabs,
     relay: {
+      takeLateMessage: () => false,
       onProxyMessage: (_port, msg) => {
         messages.push(msg);
         return msg.requestId === 'known';

@@ -10,7 +10,7 @@ export interface RouterDeps {
   testBuild: boolean;
   dropped: Pick<DropCounter, 'drop'>;
   tabs: { add(tab: PageProxyTab): void; removePort(tabId: number, port: PortLike): boolean };
-  relay: { onProxyMessage(port: PortLike, msg: FromPageProxy): boolean; onPortGone(port: PortLike): void };
+  relay: { takeLateMessage(port: PortLike, msg: FromPageProxy): boolean; onProxyMessage(port: PortLike, msg: FromPageProxy): boolean; onPortGone(port: PortLike): void };
   status: { addPopup(port: PortLike): void };
 }
 
@@ -27,7 +27,7 @@ export function routeConnection(port: PortLike, deps: RouterDeps): void {
     port.onMessage.addListener((raw) => {
       const msg = parsePageProxyMessage(raw);
       if (msg === null) deps.dropped.drop('invalid page proxy message');
-      else if (!deps.relay.onProxyMessage(port, msg)) deps.dropped.drop('page proxy message for no request of its tab');
+      else if (!deps.relay.takeLateMessage(port, msg) && !deps.relay.onProxyMessage(port, msg)) deps.dropped.drop('page proxy message for no request of its tab');
     });
     port.onDisconnect.addListener(() => {
       deps.tabs.removePort(checked.tabId, port);

@@ -44,7 +44,7 @@ class FakeEngine {
   }
 }
 
-function setup() {
+function setup(ready: () => Promise<void> = async () => undefined) {
   const clock = new FakeClock();
   const events: string[] = [];
   const rows: JournalEntry[] = [];
@@ -67,7 +67,7 @@ function setup() {
   port.onPost = (m) => events.push(`page:${(m as { type: string }).type}`);
   const relay = new Relay({
     engine: async () => engine,
-    ready: async () => undefined,
+    ready,
     tabs,
     journal: new JournalWriter(host),
     emitChunk: (c) => {
@@ -219,6 +219,17 @@ describe('Relay', () => {
     const s = setup();
     s.addTab();
     s.engine.hold = true;
+    const pending = outcomeOf(s.relay.request(req()));
+    await settle();
+    expect(s.relay.cancel('r1')).toBe(true);
+    expect(await pending).toMatchObject({ code: 'cancelled' });
+    expect(s.port.posted).toEqual([]);
+    expect(s.rows).toMatchObject([{ outcome: 'cancelled', errorCode: 'cancelled' }]);
+  });
+
+  it('cancels a request still waiting for the engine to load or the host sync', async () => {
+    const s = setup(() => new Promise<void>(() => undefined));
+    s.addTab();
     const pending = outcomeOf(s.relay.request(req()));
     await settle();
     expect(s.relay.cancel('r1')).toBe(true);

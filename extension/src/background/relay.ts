@@ -57,6 +57,8 @@ export class Relay {
   private readonly inFlight = new Map<string, InFlight>();
   /** Waiting requests whose host went away: journalled as rejected, so a retry under the same id is fresh. */
   private readonly abandoned = new Set<string>();
+  /** Per page port, the requests whose fetch was aborted there and whose final page message has not come back yet. */
+  private readonly aborted = new Map<PortLike, Set<string>>();
 
   constructor(private readonly deps: RelayDeps) {}
 
@@ -76,7 +78,8 @@ export class Relay {
     let lease: Lease;
     let tab: PageProxyTab | undefined;
     try {
-      await this.deps.ready();
+      // A request may wait here for the engine to load or the host sync; relay.cancel must still end it.
+      await untilAborted(this.deps.ready(), controller.signal, req);
       if (!this.deps.platforms.has(req.platform)) throw new ConductorError('unknown_platform', `platform "${req.platform}" is not configured`, { platform: req.platform });
       if (this.deps.tabs.choose(req.platform, req.clientId) === undefined) throw noTab(req);
       const engine = await this.deps.engine();
@@ -137,8 +140,24 @@ export class Relay {
     return true;
   }
 
+  /**
+   * Takes a message the page sent for a request the background already ended and told it to abort:
+   * chunks that crossed the abort, then exactly one proxy.end / proxy.error. They are expected (not
+   * counted as dropped), and a retry that reuses the id on this tab never receives them. True when taken.
+   */
+  takeLateMessage(port: PortLike, msg: FromPageProxy): boolean {
+    const ids = this.aborted.get(port);
+    if (ids === undefined || !ids.has(msg.requestId)) return false;
+    if (msg.type !== 'proxy.chunk') {
+      ids.delete(msg.requestId);
+      if (ids.size === 0) this.aborted.delete(port);
+    }
+    return true;
+  }
+
   /** A page proxy's port closed (tab closed or navigated): its requests fail with network_error. */
   onPortGone(port: PortLike): void {
+    this.aborted.delete(port);
     for (const flight of [...this.inFlight.values()]) {
       if (flight.tab.port !== port) continue;
       this.finish(flight, { status: 'cancelled', code: 'network_error', message: 'the tab closed' }, 'failure', 'network_error', flight.partial.status);
@@ -252,11 +271,18 @@ export class Relay {
   }
 
   private abortPage(flight: InFlight): void {
+    const { port } = flight.tab;
     try {
-      flight.tab.port.postMessage({ type: 'proxy.abort', requestId: flight.req.requestId } satisfies ToPageProxy);
+      port.postMessage({ type: 'proxy.abort', requestId: flight.req.requestId } satisfies ToPageProxy);
     } catch {
-      // The tab is already gone: nothing left to abort.
+      return; // The tab is already gone: nothing left to abort, nothing will come back.
     }
+    let ids = this.aborted.get(port);
+    if (ids === undefined) {
+      ids = new Set();
+      this.aborted.set(port, ids);
+    }
+    ids.add(flight.req.requestId);
   }
 
   /** Ends a dispatched request once: lease, bookkeeping, final journal row. */
@@ -292,6 +318,25 @@ function noTab(req: RelayRequest): ConductorError {
 
 function cancelledError(req: RelayRequest, partial: PartialStream): ConductorError {
   return new ConductorError('cancelled', `request ${req.requestId} was cancelled`, { partial });
+}
+
+/** Settles with `promise`, or rejects with `cancelled` as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, req: RelayRequest): Promise<T> {
+  if (signal.aborted) return Promise.reject(cancelledError(req, emptyPartial()));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelledError(req, emptyPartial()));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 function emptyPartial(): PartialStream {

@@ -18,9 +18,10 @@ class Engine implements StatusEngine {
     this.listeners.push(listener);
     return () => undefined;
   }
-  resetTarget(t: { platform: string; clientId: string }): void {
+  resetTarget(t: { platform: string; clientId: string }): boolean {
     this.resets.push(`${t.platform}/${t.clientId}`);
     this.fire();
+    return true;
   }
   pause(reason: string): void {
     this.paused = reason;

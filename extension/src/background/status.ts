@@ -62,12 +62,13 @@ export class StatusService {
     if (this.engine !== null) this.post(port, this.build(this.engine));
   }
 
-  /** Runs a user command (from the popup, or the host's control.* methods). */
-  async run(command: PopupCommand): Promise<void> {
+  /** Runs a user command (from the popup, or the host's control.* methods); false when a reset names an unknown target. */
+  async run(command: PopupCommand): Promise<boolean> {
     const engine = await this.deps.engine;
-    if (command.type === 'reset') engine.resetTarget({ platform: command.platform, clientId: command.clientId });
-    else if (command.type === 'pause') engine.pause(command.reason);
+    if (command.type === 'reset') return engine.resetTarget({ platform: command.platform, clientId: command.clientId });
+    if (command.type === 'pause') engine.pause(command.reason);
     else engine.resume();
+    return true;
   }
 
   private build(engine: StatusEngine): BrowserStatus {

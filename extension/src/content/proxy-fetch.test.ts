@@ -188,7 +188,7 @@ describe('PageProxy', () => {
   });
 
   it('ends a stream that breaks off with stream_error carrying what arrived', async () => {
-    const { posted, net, proxy, settled, body } = startStream();
+    const { posted, settled, body } = startStream();
     body.push('abc');
     body.push('de');
     await vi.waitFor(() => expect(posted).toHaveLength(2));
@@ -232,7 +232,7 @@ describe('PageProxy', () => {
 
   it('gives up with upstream_timeout when no byte arrives for idleTimeoutMs, and not before', async () => {
     vi.useFakeTimers();
-    const { posted, net, proxy, body } = startStream();
+    const { posted, net, body } = startStream();
     await vi.advanceTimersByTimeAsync(IDLE_MS - 1);
     body.push('late but alive');
     await vi.advanceTimersByTimeAsync(IDLE_MS - 1);

@@ -254,6 +254,15 @@ describe('PolicyEngine: circuit breaker', () => {
     expect((await engine.beginRequest(T, 'r')).admission.probe).toBe(false);
     expect(() => engine.resetTarget({ clientId: '', platform: 'claude' })).toThrow(ConductorError);
   });
+
+  it('resetTarget of an unknown target answers false and creates nothing', async () => {
+    const { engine, clock, persistence } = await setup();
+    const before = engine.getSnapshot().targets.length;
+    expect(engine.resetTarget({ clientId: 'nobody', platform: 'claude' })).toBe(false);
+    await clock.advance(1_000);
+    expect(engine.getSnapshot().targets).toHaveLength(before);
+    expect(persistence.saves.flatMap((save) => save.targets).some((t) => t.clientId === 'nobody')).toBe(false);
+  });
 });
 
 describe('PolicyEngine: backoff', () => {

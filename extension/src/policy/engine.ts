@@ -225,8 +225,10 @@ export class PolicyEngine implements PolicyEngineApi {
     return waiter.promise;
   }
 
-  /** The target's live state, created on first sight after validating it. */
-  private targetFor(target: Target): TargetState {
+  /** The target's live state, created on first sight (unless `create` is false) after validating it. */
+  private targetFor(target: Target): TargetState;
+  private targetFor(target: Target, create: false): TargetState | undefined;
+  private targetFor(target: Target, create = true): TargetState | undefined {
     if (typeof target !== 'object' || target === null) throw new ConductorError('invalid_target', 'a target {clientId, platform} is required');
     const known = this.targets.get(target.platform)?.get(target.clientId);
     if (known !== undefined) return known;
@@ -234,6 +236,7 @@ export class PolicyEngine implements PolicyEngineApi {
     if (!client.success) throw new ConductorError('invalid_target', `clientId: ${client.error.issues[0]?.message ?? 'invalid'}`, { field: 'clientId' });
     const platform = PlatformIdSchema.safeParse(target.platform);
     if (!platform.success) throw new ConductorError('invalid_target', `platform: ${platform.error.issues[0]?.message ?? 'invalid'}`, { field: 'platform' });
+    if (!create) return undefined;
     const ts = new TargetState(targetKey(target), target, this.windowFor(target.platform));
     let byClient = this.targets.get(ts.target.platform);
     if (byClient === undefined) {
@@ -484,8 +487,10 @@ export class PolicyEngine implements PolicyEngineApi {
 
   // ---- manual controls -------------------------------------------------------------------------
 
-  resetTarget(target: Target): void {
-    const ts = this.targetFor(target);
+  resetTarget(target: Target): boolean {
+    // Validates like an admission, but never creates a target: a reset of an unknown client is a no-op.
+    const ts = this.targetFor(target, false);
+    if (ts === undefined) return false;
     const f = ts.fields;
     recordCircuitSuccess(f);
     f.backoffUntil = null;
@@ -505,6 +510,7 @@ export class PolicyEngine implements PolicyEngineApi {
       }
     }
     this.pump(ts);
+    return true;
   }
 
   pause(reason: string): void {

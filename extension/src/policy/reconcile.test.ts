@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY_CONFIG } from '../../../shared/policy-config.js';
-import { laterOf, mergePlatform, mergeSystem, mergeTarget, reconcileStates } from './reconcile.js';
+import { laterOf, mergePlatform, mergeSystem, mergeTarget } from './reconcile.js';
 import { storedPlatform, storedTarget } from './test-persistence.js';
 
 const NOW = 1_700_000_000_000;
@@ -86,31 +85,5 @@ describe('laterOf', () => {
     expect(laterOf(3, null)).toBe(3);
     expect(laterOf(null, 4)).toBe(4);
     expect(laterOf(3, 4)).toBe(4);
-  });
-});
-
-describe('reconcileStates', () => {
-  it('merges two stored copies by key, validating each and dropping what is corrupt', () => {
-    const warnings: string[] = [];
-    const merged = reconcileStates(
-      {
-        targets: [storedTarget({ consecutiveFailures: 2 }), storedTarget({ clientId: 'only-a' }), { broken: true }],
-        platforms: [storedPlatform({ dispatches: [NOW - 10] })],
-        system: null,
-      },
-      {
-        targets: [storedTarget({ circuitState: 'open', circuitRetryAt: NOW + 60_000, consecutiveFailures: 3, trips: 1 })],
-        platforms: [storedPlatform({ dispatches: [NOW - 20, NOW - 10] })],
-        system: { version: 1, paused: true, pauseReason: 'user', pausedAt: NOW, updatedAt: NOW },
-      },
-      DEFAULT_POLICY_CONFIG,
-      NOW,
-      { warn: (m) => warnings.push(m) },
-    );
-    expect(warnings).toHaveLength(1);
-    expect(merged.targets).toHaveLength(2);
-    expect(merged.targets.find((t) => t.clientId === 'agent')).toMatchObject({ circuitState: 'open', circuitRetryAt: NOW + 60_000, consecutiveFailures: 3 });
-    expect(merged.platforms[0]?.dispatches).toEqual([NOW - 20, NOW - 10]);
-    expect(merged.system?.paused).toBe(true);
   });
 });

@@ -1,8 +1,4 @@
-import type { PolicyConfig } from '../../../shared/policy-config.js';
-import type { CircuitState, LoadedPolicyState, PersistedPlatform, PersistedSystem, PersistedTarget } from '../../../shared/policy-state.js';
-import { targetKey } from '../../../shared/platforms.js';
-import { restoreState, type RestoredState } from './restore.js';
-import type { PolicyLog } from './types.js';
+import type { CircuitState, PersistedPlatform, PersistedSystem, PersistedTarget } from '../../../shared/policy-state.js';
 
 const STRICTNESS: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
 
@@ -88,26 +84,4 @@ export function mergeSystem(a: PersistedSystem | null, b: PersistedSystem | null
   if (b === null) return a;
   const winner = a.paused !== b.paused ? (a.paused ? a : b) : b.updatedAt > a.updatedAt ? b : a;
   return { ...winner, updatedAt: Math.max(a.updatedAt, b.updatedAt) };
-}
-
-/**
- * Merges two stored copies of the policy state (e.g. the add-on's mirror and the host's DB):
- * each is validated and clamped first (corrupt entries dropped with a warning), then entries with
- * the same key are merged, the stricter value winning.
- */
-export function reconcileStates(a: LoadedPolicyState, b: LoadedPolicyState, cfg: PolicyConfig, now: number, log?: PolicyLog): RestoredState {
-  const left = restoreState(a, cfg, now, log);
-  const right = restoreState(b, cfg, now, log);
-  const targets = new Map<string, PersistedTarget>();
-  for (const t of [...left.targets, ...right.targets]) {
-    const key = targetKey(t);
-    const seen = targets.get(key);
-    targets.set(key, seen === undefined ? t : mergeTarget(seen, t));
-  }
-  const platforms = new Map<string, PersistedPlatform>();
-  for (const p of [...left.platforms, ...right.platforms]) {
-    const seen = platforms.get(p.platform);
-    platforms.set(p.platform, seen === undefined ? p : mergePlatform(seen, p));
-  }
-  return { targets: [...targets.values()], platforms: [...platforms.values()], system: mergeSystem(left.system, right.system) };
 }

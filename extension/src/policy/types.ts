@@ -72,8 +72,8 @@ export interface PolicyEngineApi {
   initialize(): Promise<{ interrupted: InterruptedLease[] }>;
   /** Resolves to a lease once every policy stage allows it, or rejects with a ConductorError. */
   beginRequest(target: Target, requestId: string, options?: BeginOptions): Promise<Lease>;
-  /** Closes the circuit and clears backoff of one target. */
-  resetTarget(target: Target): void;
+  /** Closes the circuit and clears backoff of one target; false (and nothing created) when the target is unknown. */
+  resetTarget(target: Target): boolean;
   /** Stops all admission until resume(); waiters keep waiting (or time out). */
   pause(reason: string): void;
   resume(): void;
