@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { HttpMethodSchema, type HttpMethod } from '../shared/journal.js';
+import { DEFAULT_CLIENT_ID } from '../shared/platforms.js';
 
 /** What a command line asks for. */
 export type CliCommand =
@@ -123,7 +124,7 @@ export function parseCli(argv: string[]): CliInvocation {
       return { command: { name, limit: integer(v.limit, '--limit', 1, 1_000) ?? 20, platform: v.platform, json }, dataDir };
     case 'reset':
       arity(rest, 1, 2, 'reset <platform> [client]');
-      return { command: { name, platform: rest[0]!, clientId: rest[1] ?? 'default' }, dataDir };
+      return { command: { name, platform: rest[0]!, clientId: rest[1] ?? DEFAULT_CLIENT_ID }, dataDir };
     case 'pause':
       if (rest.length === 0) throw new UsageError('usage: conductor-fx pause <reason>');
       return { command: { name, reason: rest.join(' ') }, dataDir };

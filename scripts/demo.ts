@@ -13,6 +13,7 @@ import { MOCK_CHAT_PATH, MockPlatform } from '../test/e2e/mock-platform.js';
 import { ConductorRig } from '../test/helpers/conductor-rig.js';
 import { findFirefox } from '../test/helpers/firefox.js';
 import { REPO_ROOT } from '../test/helpers/repo.js';
+import { waitFor } from '../test/helpers/wait.js';
 
 const OUTPUT_DIR = join(REPO_ROOT, 'demo-output');
 const CLIENT_ID = 'demo-agent';
@@ -72,9 +73,15 @@ async function run(firefox: string): Promise<void> {
     await printCircuits(api);
 
     step('Saving the popup screenshot');
+    // The popup gets pushed updates at most every 250 ms: wait for the reconnected host to show.
+    const browser = rig.firefox;
+    await waitFor('the popup to show the host connected and the circuit open', async () => {
+      const text = await browser.popupText();
+      return /\bconnected \(host/.test(text) && /\bopen\b/.test(text) ? true : undefined;
+    }, 10_000);
     await mkdir(OUTPUT_DIR, { recursive: true });
     const screenshot = join(OUTPUT_DIR, 'popup.png') as `${string}.png`;
-    await rig.firefox.screenshotPopup(screenshot);
+    await browser.screenshotPopup(screenshot);
     console.log(`    ${screenshot}`);
   } finally {
     step('Cleaning up: closing Firefox, removing the temporary HOME, profile and data dir');

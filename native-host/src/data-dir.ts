@@ -5,6 +5,9 @@ export const DATA_DIR_ENV = 'CONDUCTOR_FX_DATA_DIR';
 
 const OWN_DIR = 'conductor-fx';
 
+/** A data dir the host creates is the user's alone: it holds the journal, conversations and log. */
+export const DATA_DIR_MODE = 0o700;
+
 /** The facts about the machine that decide the data dir; injected so tests can fake any OS. */
 export interface DataDirSystem {
   platform: NodeJS.Platform;

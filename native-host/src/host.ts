@@ -6,6 +6,7 @@ import type { RecoveryReport } from '../../shared/recovery.js';
 import { RpcPeer, type MethodHandlers } from '../../shared/rpc.js';
 import type { ApiContext, ApiInfo, ApiServer, Logger } from './api/context.js';
 import type { HostConfig } from './config.js';
+import { DATA_DIR_MODE } from './data-dir.js';
 import { NativeExtensionLink } from './extension-link.js';
 import { StdioTransport } from './protocol/stdio-transport.js';
 import { acquireDataDirLock, type DataDirLock } from './recovery/data-dir-lock.js';
@@ -197,7 +198,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
 
 function openStore(opts: HostOptions): Store {
   try {
-    mkdirSync(opts.dataDir, { recursive: true });
+    mkdirSync(opts.dataDir, { recursive: true, mode: DATA_DIR_MODE });
   } catch (err) {
     throw new ConductorError('db_error', `could not create the data dir ${opts.dataDir}: ${(err as Error).message}`);
   }

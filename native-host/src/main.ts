@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_EXTENSION_ID } from '../../scripts/install-host/manifest.js';
 import { startApiServer } from './api/server.js';
 import { loadHostConfig, type HostConfig } from './config.js';
-import { resolveDataDir } from './data-dir.js';
+import { DATA_DIR_MODE, resolveDataDir } from './data-dir.js';
 import { startHost } from './host.js';
 import { createLogger, LOG_FILE_NAME } from './log.js';
 
@@ -29,7 +29,7 @@ try {
 
 let log = stderrOnly;
 try {
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: DATA_DIR_MODE });
   log = createLogger({ stderr: process.stderr, filePath: join(dataDir, LOG_FILE_NAME) });
 } catch (err) {
   stderrOnly.warn('cannot write the log file; logging to stderr only', { message: (err as Error).message });

@@ -1,8 +1,6 @@
-import { DATA_DIR_ENV } from './launcher.js';
+import { DATA_DIR_ENV } from '../../native-host/src/data-dir.js';
+import { API_PORT_ENV } from '../../shared/api.js';
 import type { SupportedPlatform } from './paths.js';
-
-/** The environment variable that moves the host's loopback API port; 0 picks a free one. */
-const API_PORT_ENV = 'CONDUCTOR_FX_API_PORT';
 
 /** A process to spawn: file, argv, and whether the argv is already a finished Windows command line. */
 export interface LaunchCommand {

@@ -1,7 +1,5 @@
+import { DATA_DIR_ENV } from '../../native-host/src/data-dir.js';
 import type { SupportedPlatform } from './paths.js';
-
-/** The environment variable that moves the host's data dir (read by the host). */
-export const DATA_DIR_ENV = 'CONDUCTOR_FX_DATA_DIR';
 
 /** What a launcher starts. */
 export interface LauncherSpec {

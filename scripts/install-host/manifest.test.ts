@@ -39,6 +39,11 @@ describe('manifestProblems', () => {
       'path "l.sh" is not absolute',
     ]);
   });
+
+  it('flags a manifest that lets other add-ons start the host too (they could read its journal and state)', () => {
+    const manifest = { ...buildManifest('/opt/l.sh', 'a@b'), allowed_extensions: ['a@b', 'evil@example.com'] };
+    expect(manifestProblems(manifest, 'a@b', posix.isAbsolute)).toEqual(['allowed_extensions also lists ["evil@example.com"]; only "a@b" may start the host']);
+  });
 });
 
 describe('isValidExtensionId', () => {

@@ -56,6 +56,10 @@ export function manifestProblems(manifest: HostManifest, extensionId: string, is
   if (!manifest.allowed_extensions.includes(extensionId)) {
     problems.push(`allowed_extensions is ${JSON.stringify(manifest.allowed_extensions)}, which does not list "${extensionId}"`);
   }
+  const others = manifest.allowed_extensions.filter((id) => id !== extensionId);
+  if (others.length > 0 && others.length < manifest.allowed_extensions.length) {
+    problems.push(`allowed_extensions also lists ${JSON.stringify(others)}; only "${extensionId}" may start the host`);
+  }
   // Firefox on Linux and macOS only accepts an absolute path.
   if (!isAbsolute(manifest.path)) problems.push(`path "${manifest.path}" is not absolute`);
   return problems;

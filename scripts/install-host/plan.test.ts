@@ -10,9 +10,15 @@ const everything = { manifest: true, launcher: true, registry: true };
 describe('planInstall', () => {
   it('writes the executable launcher before the manifest that points at it', () => {
     expect(planInstall(linux, files)).toEqual([
-      { kind: 'write', path: '/home/ada/.local/share/conductor-fx/conductor_fx.sh', text: 'launcher\n', executable: true },
+      { kind: 'write', path: '/home/ada/.local/share/conductor-fx/conductor_fx.sh', text: 'launcher\n', executable: true, privateDir: true },
       { kind: 'write', path: '/home/ada/.mozilla/native-messaging-hosts/conductor_fx.json', text: '{}\n', executable: false },
     ]);
+  });
+
+  it('creates the user launcher directory private (it is the host data dir too), the system one readable by every user', () => {
+    const system = resolveLayout({ platform: 'linux', homedir: '/home/ada', env: {} }, 'system');
+    expect(planInstall(linux, files)[0]).toMatchObject({ path: linux.launcherPath, privateDir: true });
+    expect(planInstall(system, files)[0]).toMatchObject({ path: system.launcherPath, privateDir: false });
   });
 
   it('adds the registry entry last on Windows', () => {

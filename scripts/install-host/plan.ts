@@ -3,7 +3,8 @@ import { regAddArgv, regDeleteArgv, type Argv } from './registry.js';
 
 /** One change to the machine; install and uninstall are lists of these, so a dry run can print them instead. */
 export type Action =
-  | { kind: 'write'; path: string; text: string; executable: boolean }
+  /** privateDir: directories created for the file are the user's alone (0700). */
+  | { kind: 'write'; path: string; text: string; executable: boolean; privateDir?: boolean }
   | { kind: 'remove'; path: string }
   | { kind: 'remove-dir-if-empty'; path: string }
   | { kind: 'run'; argv: Argv };
@@ -19,7 +20,8 @@ export interface Installed {
 export function planInstall(layout: InstallLayout, files: { manifest: string; launcher: string }): Action[] {
   // Launcher before manifest before registry: Firefox never finds an entry pointing at a missing file.
   const actions: Action[] = [
-    { kind: 'write', path: layout.launcherPath, text: files.launcher, executable: true },
+    // The user's launcher directory is also the host's default data dir (journal, conversations, log): keep it private.
+    { kind: 'write', path: layout.launcherPath, text: files.launcher, executable: true, privateDir: layout.scope === 'user' },
     { kind: 'write', path: layout.manifestPath, text: files.manifest, executable: false },
   ];
   if (layout.registryKey !== null) actions.push({ kind: 'run', argv: regAddArgv(layout.registryKey, layout.manifestPath) });

@@ -23,6 +23,13 @@ describe.skipIf(process.platform === 'win32')('createSystemEffects, file system'
     expect(await effects.isExecutable(path)).toBe(true);
   });
 
+  it('creates the directories of a private write for the user alone, and others readable', async () => {
+    await effects.apply({ kind: 'write', path: join(dir, 'own', 'launcher.sh'), text: 'x', executable: true, privateDir: true });
+    await effects.apply({ kind: 'write', path: join(dir, 'shared', 'manifest.json'), text: 'x', executable: false });
+    expect(statSync(join(dir, 'own')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'shared')).mode & 0o777).toBe(0o755);
+  });
+
   it('removes a directory only when it is empty', async () => {
     mkdirSync(join(dir, 'shared'));
     writeFileSync(join(dir, 'shared', 'other.json'), '{}');

@@ -30,7 +30,7 @@ export function createSystemEffects(platform: SupportedPlatform, env: Readonly<R
       switch (action.kind) {
         case 'write': {
           const mode = action.executable ? 0o755 : 0o644;
-          await mkdir(dirname(action.path), { recursive: true });
+          await mkdir(dirname(action.path), { recursive: true, mode: action.privateDir === true ? 0o700 : 0o755 });
           await writeFile(action.path, action.text, { mode });
           // writeFile's mode only applies to a new file; a reinstall also repairs a lost +x.
           await chmod(action.path, mode);

@@ -1,6 +1,7 @@
 // The loopback API's front door, against the real host: token, Host/Origin refusal, body cap,
 // schema errors, unknown routes, and the files it writes into the data dir.
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +129,22 @@ describe('loopback API port taken (real host)', () => {
     } finally {
       await host.dispose();
       await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+});
+
+describe('a data dir the host creates (real host)', () => {
+  it('is private to the user (0700), so the journal, messages and log in it are not readable by others', async () => {
+    await ensureHostBuilt();
+    const parent = await mkdtemp(join(tmpdir(), 'cfx-fresh-'));
+    const dataDir = join(parent, 'conductor-fx');
+    const host = startHost({ dataDir });
+    try {
+      await host.hello();
+      expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+    } finally {
+      await host.dispose();
+      await rm(parent, { recursive: true, force: true });
     }
   });
 });

@@ -3,9 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConductorError, type ErrorCode } from '../../shared/errors.js';
 import type { RelayRequest, RelayResponse } from '../../shared/relay.js';
-import { type ApiHost, startApiHost } from './api-host.js';
+import { type ApiHost, journalRow, startApiHost } from './api-host.js';
 import { ADMISSION } from './fakes.js';
 import { errorCode, rawRequest } from './http.js';
+import { startHost } from '../helpers/host-process.js';
 
 describe('relaying a request (real host, fake add-on)', () => {
   let h: ApiHost;
@@ -151,4 +152,37 @@ describe('relaying while no add-on is connected (real host)', () => {
     const response = await h.client.relay({ platform: 'mock', method: 'GET', path: '/x', requestId: 'req-offline-1' });
     expect(response).toMatchObject({ request_id: 'req-offline-1', status: 200, replayed: false });
   });
+});
+
+describe('a relay in flight when the host shuts down (real host)', () => {
+  for (const [how, stop] of [
+    ['SIGTERM', (h: ApiHost) => h.host.kill('SIGTERM')],
+    ['stdin closed by Firefox', (h: ApiHost) => h.host.closeStdin()],
+  ] as const) {
+    it(`answers the waiting caller 503 extension_unavailable (not a cut connection) on ${how}, and journals it interrupted`, async () => {
+      const h: ApiHost = await startApiHost({
+        'relay.request': (request) => {
+          void h.host.request('journal.record', { entries: [journalRow(request, { outcome: 'admitted', finishedAt: null, httpStatus: null })] });
+          return new Promise<never>(() => undefined);
+        },
+      });
+      try {
+        const answer = rawRequest({ port: h.port, method: 'POST', path: '/v1/browser/request', headers: h.auth, body: JSON.stringify({ platform: 'mock', method: 'GET', path: '/hangs', request_id: 'req-at-shutdown' }) });
+        await h.host.waitForEnvelope((env) => env.type === 'journal.record' && env.kind === 'response');
+        stop(h);
+        const settled = await answer.then((a) => ({ status: a.status, code: errorCode(a) }), (err: unknown) => ({ failed: String(err) }));
+        expect(settled).toEqual({ status: 503, code: 'extension_unavailable' });
+        expect(await h.host.exited).toEqual({ code: 0, signal: null });
+        const again = startHost({ dataDir: h.host.dataDir });
+        try {
+          const { entry } = await again.request('journal.get', { requestId: 'req-at-shutdown' });
+          expect(entry).toMatchObject({ outcome: 'interrupted', errorCode: 'extension_unavailable' });
+        } finally {
+          await again.dispose();
+        }
+      } finally {
+        await h.host.dispose();
+      }
+    });
+  }
 });

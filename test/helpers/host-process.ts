@@ -201,7 +201,8 @@ export function requestEnvelope(id: string, type: string, payload: unknown = {})
 }
 
 const BUILD_LOCK = distPath('.host-build.lock');
-const SOURCES = ['native-host/src', 'shared'].map((dir) => join(REPO_ROOT, dir));
+// Every directory the host bundle imports from (main.ts takes the add-on id from the installer's manifest.ts).
+const SOURCES = ['native-host/src', 'shared', 'scripts/install-host'].map((dir) => join(REPO_ROOT, dir));
 
 /**
  * Builds dist/native-host/host.mjs when it is missing or older than its sources. Test files run

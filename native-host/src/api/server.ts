@@ -2,6 +2,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { join } from 'node:path';
 import { API_PORT_FILE } from '../../../shared/api.js';
+import { DATA_DIR_MODE } from '../data-dir.js';
 import { checkBearer, loadOrCreateToken } from './auth.js';
 import type { ApiContext, ApiInfo, ApiServer } from './context.js';
 import { checkLocalCaller } from './guards.js';
@@ -58,7 +59,7 @@ async function serve(ctx: ApiContext, token: string, routes: readonly Route[], r
  * host keeps serving the add-on. When listening, the port is written to `<dataDir>/api-port`.
  */
 export async function startApiServer(ctx: ApiContext): Promise<ApiServer> {
-  await mkdir(ctx.dataDir, { recursive: true, mode: 0o700 });
+  await mkdir(ctx.dataDir, { recursive: true, mode: DATA_DIR_MODE });
   const token = await loadOrCreateToken(ctx.dataDir);
   const routes = createRoutes(ctx);
   const server = createServer((req, res) => void serve(ctx, token, routes, req, res));
@@ -74,6 +75,9 @@ export async function startApiServer(ctx: ApiContext): Promise<ApiServer> {
     info,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // The host fails the relays in flight just before closing the API: let those answers (503)
+      // go out before the connections are cut, or their callers only see a reset socket.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       server.closeAllConnections();
       await closed;
       // Another host may have taken the data dir since; only our own port is removed.

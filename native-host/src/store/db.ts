@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConductorError, isConductorError } from '../../../shared/errors.js';
+import { DATA_DIR_MODE } from '../data-dir.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, type Migration } from './migrations.js';
 
 /** The only module that imports better-sqlite3; every other module sees these aliases. */
@@ -33,7 +34,7 @@ export interface OpenOptions {
  * pending migration applied, each in its own transaction. Failures come out as ConductorErrors.
  */
 export function openArtifactDb(dataDir: string, options: OpenOptions = {}): ArtifactDb {
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: DATA_DIR_MODE });
   const path = join(dataDir, DB_FILE_NAME);
   const sqlite = openSqliteFile(path, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
   try {

@@ -19,6 +19,12 @@ describe('JournalStore', () => {
     expect(journal.get('unknown')).toBeNull();
   });
 
+  it('never stores a query string or fragment, whoever sent the path (queries can carry tokens)', () => {
+    journal.record([journalEntry('q-1', { path: '/api/chat?access_token=s3cret#frag' })]);
+    expect(journal.get('q-1')?.path).toBe('/api/chat');
+    expect(JSON.stringify(db().sqlite.prepare('SELECT * FROM request_journal').all())).not.toContain('s3cret');
+  });
+
   it('keeps a null admission null, and a probe flag true', () => {
     journal.record([journalEntry('rej', { outcome: 'rejected', admittedAt: null, admission: null, errorCode: 'rate_limited' })]);
     journal.record([journalEntry('probe', { admission: { admittedAt: 5, queueDelayMs: 0, backoffDelayMs: 0, rateLimitDelayMs: 0, jitterDelayMs: 0, probe: true } })]);

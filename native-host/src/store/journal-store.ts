@@ -1,4 +1,4 @@
-import type { JournalEntry, JournalOutcome } from '../../../shared/journal.js';
+import { type JournalEntry, type JournalOutcome, journalPath } from '../../../shared/journal.js';
 import type { JournalAccess } from '../api/context.js';
 import { guarded, inTransaction, type Sqlite, type Statement } from './db.js';
 
@@ -98,7 +98,8 @@ function toRow(e: JournalEntry): JournalRow {
     client_id: e.clientId,
     platform: e.platform,
     method: e.method,
-    path: e.path,
+    // The last line of defence: the add-on strips the query too, but the store is what keeps it.
+    path: journalPath(e.path),
     outcome: e.outcome,
     created_at: e.createdAt,
     admitted_at: e.admittedAt,
