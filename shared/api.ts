@@ -3,7 +3,7 @@ import { ErrorBodySchema, ErrorCodeSchema } from './errors.js';
 import { HttpMethodSchema, JournalEntrySchema, JournalOutcomeSchema, RequestIdSchema } from './journal.js';
 import { HostStatusSchema } from './messages.js';
 import { ClientIdSchema, DEFAULT_CLIENT_ID, PlatformIdSchema } from './platforms.js';
-import { FORBIDDEN_REQUEST_HEADERS, HeadersSchema, PartialStreamSchema, RelativePathSchema, RelayChunkSchema, RelayRequestSchema, RelayResponseSchema } from './relay.js';
+import { BODY_FITS_METHOD, bodyFitsMethod, FORBIDDEN_REQUEST_HEADERS, HeadersSchema, PartialStreamSchema, RelativePathSchema, RelayChunkSchema, RelayRequestSchema, RelayResponseSchema } from './relay.js';
 import { BrowserStatusSchema } from './status.js';
 
 /**
@@ -39,7 +39,8 @@ export const ApiRelayRequestSchema = z
     request_id: RequestIdSchema.optional(),
     max_wait_ms: RelayRequestSchema.shape.maxWaitMs,
   })
-  .strict();
+  .strict()
+  .refine(bodyFitsMethod, BODY_FITS_METHOD);
 export type ApiRelayRequest = z.infer<typeof ApiRelayRequestSchema>;
 export type ApiRelayRequestInput = z.input<typeof ApiRelayRequestSchema>;
 

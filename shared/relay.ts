@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AdmissionSchema } from './admission.js';
-import { HttpMethodSchema, RequestIdSchema } from './journal.js';
+import { HttpMethodSchema, RequestIdSchema, type HttpMethod } from './journal.js';
 import { ClientIdSchema, PlatformIdSchema } from './platforms.js';
 
 /** Header names a relayed request may not set: the page supplies its own cookies and origin. */
@@ -15,6 +15,15 @@ export const RelativePathSchema = z
   .max(8192)
   .regex(/^\/(?!\/)[^\s\\]*$/, 'path must be same-origin and relative, starting with a single "/"');
 
+/**
+ * GET and HEAD carry no body: fetch refuses one, and the refusal would otherwise surface in the
+ * page as a network error counted against the platform. Checked on both the API and the port.
+ */
+export function bodyFitsMethod(request: { method: HttpMethod; body?: string | null | undefined }): boolean {
+  return request.body === null || request.body === undefined || (request.method !== 'GET' && request.method !== 'HEAD');
+}
+export const BODY_FITS_METHOD = { message: 'GET and HEAD requests carry no body', path: ['body'] };
+
 /** A request to relay through a platform's page, as the host hands it to the add-on. */
 export const RelayRequestSchema = z.object({
   requestId: RequestIdSchema,
@@ -27,7 +36,7 @@ export const RelayRequestSchema = z.object({
   stream: z.boolean().default(false),
   /** Reject at once (rate_limited / backoff_active with retry_after_ms) instead of waiting longer than this. */
   maxWaitMs: z.number().int().min(0).max(3_600_000).nullable().default(null),
-});
+}).refine(bodyFitsMethod, BODY_FITS_METHOD);
 export type RelayRequest = z.infer<typeof RelayRequestSchema>;
 export type RelayRequestInput = z.input<typeof RelayRequestSchema>;
 

@@ -41,6 +41,16 @@ describe('NativeExtensionLink', () => {
     await expect(link.request('browser.status', {})).rejects.toMatchObject({ code: 'extension_unavailable' });
   });
 
+  it('reports a schema fault between host and add-on as internal_error, never as the caller\'s bad_payload', async () => {
+    const caller = fakeCaller();
+    caller.request = () => Promise.reject(new ConductorError('bad_payload', 'result of browser.status is invalid', { issues: [] }));
+    const link = new NativeExtensionLink(caller);
+    link.markHello();
+    await expect(link.request('browser.status', {})).rejects.toMatchObject({ code: 'internal_error', details: { issues: [] } });
+    caller.request = () => Promise.reject(new ConductorError('no_tab', 'no tab'));
+    await expect(link.request('browser.status', {})).rejects.toMatchObject({ code: 'no_tab' });
+  });
+
   it('routes chunks by request id to their listeners until unsubscribed', () => {
     const link = new NativeExtensionLink(fakeCaller());
     const a: RelayChunk[] = [];

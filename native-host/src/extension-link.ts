@@ -1,4 +1,4 @@
-import { ConductorError } from '../../shared/errors.js';
+import { ConductorError, isConductorError } from '../../shared/errors.js';
 import type { ExtensionMethod, ExtensionPayload, ExtensionResult } from '../../shared/messages.js';
 import type { RelayChunk } from '../../shared/relay.js';
 import type { ExtensionLink } from './api/context.js';
@@ -37,7 +37,14 @@ export class NativeExtensionLink implements ExtensionLink {
 
   request<M extends ExtensionMethod>(type: M, payload: ExtensionPayload<M>, options?: { timeoutMs?: number }): Promise<ExtensionResult<M>> {
     if (!this.connected) return Promise.reject(unavailable('the add-on is not connected to the host'));
-    return this.caller.request(type, payload, options);
+    return this.caller.request(type, payload, options).catch((err: unknown) => {
+      // The API validated the caller's input, so a schema fault between host and add-on (a version
+      // mismatch) is ours, not the caller's: never let it surface as the caller's 400.
+      if (isConductorError(err) && err.code === 'bad_payload') {
+        throw new ConductorError('internal_error', `the host and the add-on disagree on ${type}: ${err.message}`, err.details);
+      }
+      throw err;
+    });
   }
 
   onChunk(requestId: string, listener: (chunk: RelayChunk) => void): () => void {
