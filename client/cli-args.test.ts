@@ -19,6 +19,7 @@ describe('parseCli', () => {
     expect(parseCli(['reset', 'claude', 'bot']).command).toEqual({ name: 'reset', platform: 'claude', clientId: 'bot' });
     expect(parseCli(['pause', 'going', 'to', 'lunch']).command).toEqual({ name: 'pause', reason: 'going to lunch' });
     expect(parseCli(['resume']).command).toEqual({ name: 'resume' });
+    expect(parseCli(['policy', 'reload']).command).toEqual({ name: 'policy-reload' });
   });
 
   it('answers help for no command, help, or --help', () => {
@@ -36,6 +37,8 @@ describe('parseCli', () => {
       [['status', '--bogus'], /bogus/],
       [['pause'], /pause <reason>/],
       [['resume', 'now'], /usage: conductor-fx resume/],
+      [['policy'], /usage: conductor-fx policy reload/],
+      [['policy', 'load'], /usage: conductor-fx policy reload/],
     ];
     for (const [argv, message] of cases) {
       expect(() => parseCli(argv), argv.join(' ')).toThrow(UsageError);

@@ -10,7 +10,8 @@ export type CliCommand =
   | { name: 'journal'; limit: number; platform: string | undefined; json: boolean }
   | { name: 'reset'; platform: string; clientId: string }
   | { name: 'pause'; reason: string }
-  | { name: 'resume' };
+  | { name: 'resume' }
+  | { name: 'policy-reload' };
 
 /** A parsed command line: the command and the data dir override. */
 export interface CliInvocation {
@@ -34,6 +35,7 @@ commands:
   reset <platform> [client]               reset a target's circuit and backoff (client: default)
   pause <reason>                          pause all dispatch
   resume                                  resume dispatch
+  policy reload                           re-read <data dir>/policy.json and apply it in the add-on
 
 options:
   --data-dir dir   the host's data dir (default: $CONDUCTOR_FX_DATA_DIR or the OS default)
@@ -131,6 +133,9 @@ export function parseCli(argv: string[]): CliInvocation {
     case 'resume':
       arity(rest, 0, 0, 'resume');
       return { command: { name }, dataDir };
+    case 'policy':
+      if (rest.length !== 1 || rest[0] !== 'reload') throw new UsageError('usage: conductor-fx policy reload');
+      return { command: { name: 'policy-reload' }, dataDir };
     default:
       throw new UsageError(`unknown command "${name}"; run conductor-fx --help`);
   }

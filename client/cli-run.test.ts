@@ -81,6 +81,21 @@ describe('conductor-fx CLI (against a fake API)', () => {
     expect(api.calls.map((c) => `${c.method} ${c.url}`)).toEqual(['GET /v1/journal?limit=3', 'POST /v1/browser/targets/claude/bot/reset', 'POST /v1/system/pause', 'POST /v1/system/resume']);
     expect(JSON.parse(api.calls[2]!.body)).toEqual({ reason: 'lunch break' });
   });
+
+  it('policy reload calls POST /v1/policy/reload and says which file runs; a refused file prints the field and exits 1', async () => {
+    let refused = false;
+    api.answer((_call, res) =>
+      refused
+        ? json(res, 400, { error: { code: 'bad_payload', message: 'policy.json refused: rateLimit.windowMs: Too small', details: { issues: [{ path: 'rateLimit.windowMs', message: 'Too small' }] } } })
+        : json(res, 200, { applied: true, source: '/d/policy.json', error: null }),
+    );
+    expect(await cli(['policy', 'reload', '--data-dir', api.dataDir])).toMatchObject({ code: EXIT.ok, stdout: 'policy applied (/d/policy.json)\n' });
+    expect(api.calls.map((c) => `${c.method} ${c.url}`)).toEqual(['POST /v1/policy/reload']);
+    refused = true;
+    const run = await cli(['policy', 'reload', '--data-dir', api.dataDir]);
+    expect(run.code).toBe(EXIT.failed);
+    expect(run.stderr).toContain('error: bad_payload: policy.json refused: rateLimit.windowMs: Too small');
+  });
 });
 
 describe('conductor-fx CLI without a host', () => {

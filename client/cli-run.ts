@@ -65,6 +65,12 @@ async function run(command: Exclude<CliCommand, { name: 'help' }>, client: Condu
       await client.resume();
       out('resumed');
       return EXIT.ok;
+    case 'policy-reload': {
+      const { applied, source } = await client.reloadPolicy();
+      const file = source ?? 'no policy.json: the defaults';
+      out(applied ? `policy applied (${file})` : `policy not applied (${file}): the add-on keeps its policy (test build?)`);
+      return applied ? EXIT.ok : EXIT.failed;
+    }
   }
 }
 

@@ -10,6 +10,8 @@ import {
   ApiErrorResponseSchema,
   ApiJournalResponseSchema,
   ApiPausedResponseSchema,
+  type ApiPolicyReloadResponse,
+  ApiPolicyReloadResponseSchema,
   type ApiBrowserStatus,
   type ApiRelayRequestInput,
   type ApiRelayResponse,
@@ -181,6 +183,11 @@ export class ConductorClient {
   /** Resumes dispatch. */
   async resume(): Promise<{ paused: boolean }> {
     return parseAnswer(ApiPausedResponseSchema, await this.call('POST', '/v1/system/resume'), 'resume');
+  }
+
+  /** Re-reads `<data dir>/policy.json` on the host and applies it in the add-on (bad_payload names the refused fields). */
+  async reloadPolicy(): Promise<ApiPolicyReloadResponse> {
+    return parseAnswer(ApiPolicyReloadResponseSchema, await this.call('POST', '/v1/policy/reload'), 'policy reload');
   }
 
   /** One JSON call: the parsed body of a 2xx, else the host's error as a ConductorError. */

@@ -110,3 +110,7 @@ export const ApiPauseRequestSchema = z.object({ reason: z.string().min(1).max(51
 export const ApiResetResponseSchema = z.object({ reset: z.boolean() });
 /** POST /v1/system/pause and /v1/system/resume. */
 export const ApiPausedResponseSchema = z.object({ paused: z.boolean() });
+
+/** POST /v1/policy/reload: whether the add-on now runs policy.json, which file, and why it was refused. */
+export const ApiPolicyReloadResponseSchema = z.object({ applied: z.boolean(), source: z.string().nullable(), error: z.string().nullable() });
+export type ApiPolicyReloadResponse = z.infer<typeof ApiPolicyReloadResponseSchema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { JournalEntrySchema, RequestIdSchema } from './journal.js';
 import { ClientIdSchema, PlatformIdSchema } from './platforms.js';
+import { PolicyFileStateSchema } from './policy-config.js';
 import { LoadedPolicyStateSchema, PolicyChangesSchema } from './policy-state.js';
 import { RecoveryReportSchema } from './recovery.js';
 import { RelayChunkSchema, RelayRequestSchema, RelayResponseSchema } from './relay.js';
@@ -36,6 +37,8 @@ export const HostStatusSchema = z.object({
   api: ApiInfoSchema,
   lastSavedAt: z.number().int().nullable(),
   extensionConnected: z.boolean(),
+  /** policy.json as last read (at start, each hello, each reload). */
+  policy: PolicyFileStateSchema,
 });
 export type HostStatus = z.infer<typeof HostStatusSchema>;
 
@@ -53,6 +56,8 @@ export const HOST_METHODS = {
       dbPath: z.string(),
       recovery: RecoveryReportSchema,
       api: ApiInfoSchema,
+      /** policy.json, read again for this hello. */
+      policy: PolicyFileStateSchema,
     }),
   },
   'policy.load': {
@@ -94,6 +99,8 @@ export const EXTENSION_METHODS = {
   },
   'control.pause': { payload: z.object({ reason: z.string().min(1).max(512) }), result: z.object({ paused: z.literal(true) }) },
   'control.resume': { payload: Empty, result: z.object({ paused: z.literal(false) }) },
+  /** policy.json re-read (POST /v1/policy/reload); `applied`: the add-on now runs the file's policy. */
+  'policy.configure': { payload: PolicyFileStateSchema, result: z.object({ applied: z.boolean() }) },
 } as const satisfies Record<string, MethodSchemas>;
 
 /** Events (no reply) the add-on sends to the host. */

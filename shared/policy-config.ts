@@ -76,3 +76,30 @@ export type PolicyConfigInput = z.input<typeof PolicyConfigSchema>;
 
 /** The defaults, fully resolved. */
 export const DEFAULT_POLICY_CONFIG: PolicyConfig = PolicyConfigSchema.parse({});
+
+/** One refused field of a policy config: its dotted path and why. */
+export interface PolicyConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** Validates a policy config; on refusal, each issue names its field path, and `message` joins them. */
+export function validatePolicyConfig(raw: unknown): { ok: true; config: PolicyConfig } | { ok: false; issues: PolicyConfigIssue[]; message: string } {
+  const parsed = PolicyConfigSchema.safeParse(raw);
+  if (parsed.success) return { ok: true, config: parsed.data };
+  const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  return { ok: false, issues, message: issues.map((i) => `${i.path === '' ? '(root)' : i.path}: ${i.message}`).join('; ') };
+}
+
+/**
+ * The user's policy as the host read it from `<data dir>/policy.json`: `config` is the file's
+ * object as written (null when the file is missing or refused), `source` the file's path (null
+ * when missing), `error` why it was refused (null when valid or missing). The add-on validates
+ * `config` again before applying it.
+ */
+export const PolicyFileStateSchema = z.object({
+  config: z.record(z.string(), z.unknown()).nullable(),
+  source: z.string().max(4_096).nullable(),
+  error: z.string().max(8_192).nullable(),
+});
+export type PolicyFileState = z.infer<typeof PolicyFileStateSchema>;

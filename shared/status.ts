@@ -69,6 +69,16 @@ export const HostLinkSchema = z.object({
 });
 export type HostLink = z.infer<typeof HostLinkSchema>;
 
+/** The policy config the add-on runs: where it came from, when it was applied, and why the last one offered was refused. */
+export const PolicyConfigStatusSchema = z.object({
+  /** The policy.json path the active config came from (null: defaults, the stored copy or the test build's). */
+  source: z.string().nullable(),
+  /** Why the last policy.json offered was refused (the previous policy stays); null when none was. */
+  error: z.string().nullable(),
+  appliedAt: EpochMs.nullable(),
+});
+export type PolicyConfigStatus = z.infer<typeof PolicyConfigStatusSchema>;
+
 /** Live tabs the add-on can relay through, per platform. */
 export const PlatformTabsSchema = z.object({
   platform: PlatformIdSchema,
@@ -85,5 +95,6 @@ export const BrowserStatusSchema = PolicySnapshotSchema.extend({
   /** Messages from content scripts / popup dropped for failing validation or the sender check. */
   droppedMessages: z.number().int().min(0),
   extensionVersion: z.string(),
+  policyConfig: PolicyConfigStatusSchema,
 });
 export type BrowserStatus = z.infer<typeof BrowserStatusSchema>;

@@ -8,6 +8,7 @@ import type { ApiContext, ApiInfo, ApiServer, Logger } from './api/context.js';
 import type { HostConfig } from './config.js';
 import { DATA_DIR_MODE } from './data-dir.js';
 import { NativeExtensionLink } from './extension-link.js';
+import { readPolicyFile, type PolicyFileRead } from './policy-file.js';
 import { StdioTransport } from './protocol/stdio-transport.js';
 import { acquireDataDirLock, type DataDirLock } from './recovery/data-dir-lock.js';
 import { runRecovery } from './recovery/recovery.js';
@@ -84,6 +85,15 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
   let lastSavedAt: number | null = null;
   const startedAt = opts.now();
   let link: NativeExtensionLink | null = null;
+  /** Reads policy.json again (at start, on each hello and reload); a refused file is logged with its field paths. */
+  const readPolicy = (): PolicyFileRead => {
+    const read = readPolicyFile(opts.dataDir);
+    if (read.state.error !== null) log.warn('policy.json refused; the add-on keeps its previous policy', { source: read.state.source, error: read.state.error });
+    policy = read;
+    return read;
+  };
+  let policy: PolicyFileRead = { state: { config: null, source: null, error: null }, issues: [] };
+  readPolicy();
 
   const hostStatus = (): HostStatus => {
     const s = need();
@@ -98,6 +108,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       api: apiInfo,
       lastSavedAt,
       extensionConnected: link?.connected ?? false,
+      policy: policy.state,
     };
   };
 
@@ -107,7 +118,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       const s = need();
       link?.markHello();
       log.info('add-on said hello', { extensionVersion: payload.extensionVersion, clientId: payload.clientId });
-      return { hostVersion: HOST_VERSION, schemaVersion: s.db.schemaVersion, dbPath: s.db.path, recovery: s.recovery, api: apiInfo };
+      return { hostVersion: HOST_VERSION, schemaVersion: s.db.schemaVersion, dbPath: s.db.path, recovery: s.recovery, api: apiInfo, policy: readPolicy().state };
     },
     'policy.load': (payload) => need().policy.loadPage(payload.cursor, payload.limit, MAX_HOST_TO_EXTENSION_BYTES - ENVELOPE_ALLOWANCE_BYTES),
     'policy.save': (payload) => {
@@ -180,6 +191,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       extension: link,
       journal: store.journal,
       hostStatus,
+      reloadPolicy: readPolicy,
       log,
       now: opts.now,
     };

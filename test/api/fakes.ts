@@ -118,6 +118,7 @@ export function fakeBrowserStatus(now = 1_700_000_000_000): BrowserStatus {
     tabs: [{ platform: 'mock', tabs: 1, clients: ['agent-1'] }],
     droppedMessages: 0,
     extensionVersion: '0.1.0',
+    policyConfig: { source: null, error: null, appliedAt: null },
   };
 }
 
@@ -134,6 +135,7 @@ export function fakeHostStatus(dataDir: string): HostStatus {
     api: { listening: true, port: 0, error: null },
     lastSavedAt: null,
     extensionConnected: true,
+    policy: { config: null, source: null, error: null },
   };
 }
 

@@ -5,7 +5,8 @@ import type { PolicyConfigInput } from '../../../shared/policy-config.js';
 import type { PersistedPlatform, PolicyChanges } from '../../../shared/policy-state.js';
 import type { RelayRequestInput, RelayResponse } from '../../../shared/relay.js';
 import type { BrowserStatus } from '../../../shared/status.js';
-import { startBackground, TEST_POLICY_KEY, type Background } from './background.js';
+import { startBackground, type Background } from './background.js';
+import { TEST_POLICY_KEY } from './policy-settings.js';
 import { FakeBrowser, FakeClock, FakeHost, FakePort, EXTENSION_ORIGIN, persistedTarget, tabSender, type FakeHostHandlers } from './test-fakes.js';
 
 const MOCK_PAGE = 'http://127.0.0.1:40123/';

@@ -3,7 +3,7 @@
  * together. Listeners are registered synchronously so Firefox can wake the event page with them;
  * only the policy engine comes up asynchronously (it loads storage.local first).
  */
-import { PolicyConfigSchema, type PolicyConfig, type PolicyConfigInput } from '../../../shared/policy-config.js';
+import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../../../shared/policy-config.js';
 import { PolicyEngine } from '../policy/engine.js';
 import type { PolicyClock } from '../policy/types.js';
 import type { BrowserApi } from './browser-api.js';
@@ -11,13 +11,11 @@ import { JournalWriter } from './journal-writer.js';
 import { DropCounter, knownPlatforms } from './message-guard.js';
 import { NativeLink } from './native-port.js';
 import { PolicyMirror } from './policy-persistence.js';
+import { PolicySettings } from './policy-settings.js';
 import { routeConnection } from './port-router.js';
 import { Relay } from './relay.js';
 import { StatusService } from './status.js';
 import { TabRegistry } from './tab-registry.js';
-
-/** The storage.local key the test build reads its policy config from (the e2e rig writes it). */
-export const TEST_POLICY_KEY = 'conductorFx.testPolicyConfig';
 
 /** Where the popup page lives in the built add-on. */
 export const POPUP_PAGE = 'popup/popup.html';
@@ -43,6 +41,7 @@ export interface Background {
   tabs: TabRegistry;
   dropped: DropCounter;
   mirror: PolicyMirror;
+  settings: PolicySettings;
   /** Resolves with the engine once it has loaded its state. */
   engine: Promise<PolicyEngine>;
 }
@@ -54,7 +53,7 @@ export function startBackground(options: BackgroundOptions): Background {
   const engineReady = new Promise<PolicyEngine>((resolve) => {
     resolveEngine = resolve;
   });
-  let proxyIdleTimeoutMs = proxyIdleFor(PolicyConfigSchema.parse({}));
+  let engine: PolicyEngine | null = null;
 
   const dropped = new DropCounter(log);
   const tabs = new TabRegistry(() => clock.now());
@@ -76,8 +75,10 @@ export function startBackground(options: BackgroundOptions): Background {
         await status.run({ type: 'resume' });
         return { paused: false as const };
       },
+      'policy.configure': (policy) => settings.offer(policy),
     },
   });
+  const settings = new PolicySettings({ api, engine: engineReady, now: () => clock.now(), log });
   const journal = new JournalWriter(link);
   const mirror = new PolicyMirror(api, link, log);
   const relay = new Relay({
@@ -91,33 +92,34 @@ export function startBackground(options: BackgroundOptions): Background {
     emitChunk: (chunk) => link.emitChunk(chunk),
     now: () => clock.now(),
     platforms: knownPlatforms(testBuild),
-    proxyIdleTimeoutMs: () => proxyIdleTimeoutMs,
+    proxyIdleTimeoutMs: () => proxyIdleFor(engine?.config ?? DEFAULT_POLICY_CONFIG),
   });
-  const status = new StatusService({ engine: engineReady, link, tabs, dropped, extensionVersion, timers: clock });
+  const status = new StatusService({ engine: engineReady, link, tabs, dropped, policyConfig: settings, extensionVersion, timers: clock });
 
   api.onConnect((port) =>
     routeConnection(port, { extensionId: api.extensionId, extensionBaseUrl: api.getURL(''), testBuild: testBuild, dropped, tabs, relay, status }),
   );
   api.onTabActivated((tabId) => tabs.focus(tabId));
   api.onTabRemoved((tabId) => tabs.removeTab(tabId));
-  link.onConnected(() => {
+  link.onConnected((hello) => {
     void journal.flush();
     void mirror.syncWithHost();
+    void settings.offer(hello.policy);
   });
   link.onDisconnected((reason) => relay.abortAll(reason));
   link.start();
   void boot().catch((err: unknown) => log('the background did not finish starting', { error: err instanceof Error ? err.message : String(err) }));
 
-  return { link, relay, status, tabs, dropped, mirror, engine: engineReady };
+  return { link, relay, status, tabs, dropped, mirror, settings, engine: engineReady };
 
   /**
    * Loads the engine's state, trying again on failure (a storage.local read error is transient):
    * starting with empty state instead would forget open circuits, so requests wait meanwhile.
    */
-  async function initializeWithRetry(engine: PolicyEngine): ReturnType<PolicyEngine['initialize']> {
+  async function initializeWithRetry(started: PolicyEngine): ReturnType<PolicyEngine['initialize']> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await engine.initialize();
+        return await started.initialize();
       } catch (err) {
         const delayMs = Math.min(BOOT_RETRY_MAX_MS, BOOT_RETRY_BASE_MS * 2 ** (attempt - 1));
         log('the policy engine could not load its state; trying again', { error: err instanceof Error ? err.message : String(err), attempt, delayMs });
@@ -126,30 +128,20 @@ export function startBackground(options: BackgroundOptions): Background {
     }
   }
 
-  /** Loads the policy engine from storage.local, then lets requests through. */
+  /** Loads the policy engine (its config and state) from storage.local, then lets requests through. */
   async function boot(): Promise<void> {
-    const config = testBuild ? await testPolicyConfig(api, log) : undefined;
-    const engine = new PolicyEngine({ config, persistence: mirror, clock, log: { warn: log } });
-    proxyIdleTimeoutMs = proxyIdleFor(engine.config);
-    const { interrupted } = await initializeWithRetry(engine);
+    const config = await settings.initialConfig(testBuild);
+    const started = new PolicyEngine({ config, persistence: mirror, clock, log: { warn: log } });
+    engine = started;
+    const { interrupted } = await initializeWithRetry(started);
     // Their journal rows are marked interrupted by the host's restart recovery; here they are only counted.
     if (interrupted.length > 0) log('requests were in flight when the browser stopped', { count: interrupted.length });
-    mirror.attach(engine);
+    mirror.attach(started);
     if (link.connected) void mirror.syncWithHost();
-    resolveEngine(engine);
+    resolveEngine(started);
     // The e2e driver cannot open moz-extension:// pages itself, so the test build opens its popup as a tab.
     if (testBuild) await api.createTab(api.getURL(POPUP_PAGE));
   }
-}
-
-/** Test build only: the policy the e2e suite wrote into storage.local, validated; the defaults when absent or invalid. */
-async function testPolicyConfig(api: BrowserApi, log: BackgroundOptions['log']): Promise<PolicyConfigInput | undefined> {
-  const raw = (await api.storageGet([TEST_POLICY_KEY]))[TEST_POLICY_KEY];
-  if (raw === undefined) return undefined;
-  const parsed = PolicyConfigSchema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  log('ignoring an invalid test policy config', { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) });
-  return undefined;
 }
 
 /** The page gives up on a silent upstream well before the stale sweep would reclaim the lease. */

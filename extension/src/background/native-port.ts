@@ -76,7 +76,7 @@ export class NativeLink {
     api: null,
   };
   private readonly stateListeners = new Set<() => void>();
-  private readonly connectedListeners = new Set<() => void>();
+  private readonly connectedListeners = new Set<(hello: HostResult<'hello'>) => void>();
   private readonly disconnectedListeners = new Set<(reason: string) => void>();
 
   constructor(private readonly opts: NativeLinkOptions) {}
@@ -114,8 +114,8 @@ export class NativeLink {
     return () => this.stateListeners.delete(listener);
   }
 
-  /** Called after each successful hello (every (re)connect). */
-  onConnected(listener: () => void): () => void {
+  /** Called after each successful hello (every (re)connect), with the host's answer. */
+  onConnected(listener: (hello: HostResult<'hello'>) => void): () => void {
     this.connectedListeners.add(listener);
     return () => this.connectedListeners.delete(listener);
   }
@@ -194,7 +194,7 @@ export class NativeLink {
         api: result.api,
         lastConnectedAt: this.opts.clock.now(),
       });
-      for (const l of this.connectedListeners) l();
+      for (const l of this.connectedListeners) l(result);
     } catch (err) {
       if (this.port !== port) return;
       // A host that does not answer hello is of no use: drop it and retry on the backoff.

@@ -215,21 +215,13 @@ describe('Relay', () => {
     expect(s.rows.at(-1)).toMatchObject({ outcome: 'cancelled' });
   });
 
-  it('cancels a request still waiting for its slot: it leaves the queue and is never dispatched', async () => {
-    const s = setup();
+  it.each([
+    ['for its slot: it leaves the queue', async (): Promise<void> => undefined, true],
+    ['for the engine to load or the host sync', (): Promise<void> => new Promise<void>(() => undefined), false],
+  ] as const)('cancels a request still waiting %s, and never dispatches it', async (_what, ready, hold) => {
+    const s = setup(ready);
     s.addTab();
-    s.engine.hold = true;
-    const pending = outcomeOf(s.relay.request(req()));
-    await settle();
-    expect(s.relay.cancel('r1')).toBe(true);
-    expect(await pending).toMatchObject({ code: 'cancelled' });
-    expect(s.port.posted).toEqual([]);
-    expect(s.rows).toMatchObject([{ outcome: 'cancelled', errorCode: 'cancelled' }]);
-  });
-
-  it('cancels a request still waiting for the engine to load or the host sync', async () => {
-    const s = setup(() => new Promise<void>(() => undefined));
-    s.addTab();
+    s.engine.hold = hold;
     const pending = outcomeOf(s.relay.request(req()));
     await settle();
     expect(s.relay.cancel('r1')).toBe(true);

@@ -45,6 +45,7 @@ function setup() {
     link: { state: link, onStateChange: () => () => undefined },
     tabs: { summary: () => [{ platform: 'claude', tabs: 2, clients: [] }], onChange: () => () => undefined },
     dropped,
+    policyConfig: { state: { source: '/data/policy.json', error: 'rateLimit.windowMs: Too small', appliedAt: 5 }, onChange: () => () => undefined },
     extensionVersion: '0.1.0',
     timers: clock,
   });
@@ -57,7 +58,7 @@ describe('StatusService', () => {
   it('builds the browser status from the engine snapshot, the host link, tabs and drops', async () => {
     const { status, dropped } = setup();
     dropped.drop('test');
-    expect(await status.current()).toMatchObject({ host: link, tabs: [{ platform: 'claude', tabs: 2 }], droppedMessages: 1, extensionVersion: '0.1.0', paused: { paused: false } });
+    expect(await status.current()).toMatchObject({ host: link, tabs: [{ platform: 'claude', tabs: 2 }], droppedMessages: 1, extensionVersion: '0.1.0', paused: { paused: false }, policyConfig: { source: '/data/policy.json', error: 'rateLimit.windowMs: Too small', appliedAt: 5 } });
   });
 
   it('pushes to a popup at once, then coalesces a burst of changes into one push per 250 ms', async () => {

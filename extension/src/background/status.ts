@@ -1,5 +1,5 @@
 import type { PopupCommand, PopupStatus } from '../../../shared/extension-messages.js';
-import type { BrowserStatus, HostLink, PlatformTabsSchema } from '../../../shared/status.js';
+import type { BrowserStatus, HostLink, PlatformTabsSchema, PolicyConfigStatus } from '../../../shared/status.js';
 import type { z } from 'zod';
 import type { PolicyEngineApi } from '../policy/types.js';
 import type { PortLike } from './browser-api.js';
@@ -14,6 +14,8 @@ export interface StatusDeps {
   link: { readonly state: HostLink; onStateChange(listener: () => void): () => void };
   tabs: { summary(): z.infer<typeof PlatformTabsSchema>[]; onChange(listener: () => void): () => void };
   dropped: Pick<DropCounter, 'count' | 'drop' | 'onDrop'>;
+  /** Where the active policy config came from, and why the last policy.json was refused. */
+  policyConfig: { readonly state: PolicyConfigStatus; onChange(listener: () => void): () => void };
   extensionVersion: string;
   timers: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
   /** Pushes to popups are coalesced over this many ms. */
@@ -38,6 +40,7 @@ export class StatusService {
     deps.link.onStateChange(changed);
     deps.tabs.onChange(changed);
     deps.dropped.onDrop(changed);
+    deps.policyConfig.onChange(changed);
     void deps.engine.then((engine) => {
       this.engine = engine;
       engine.onChange(changed);
@@ -78,6 +81,7 @@ export class StatusService {
       tabs: this.deps.tabs.summary(),
       droppedMessages: this.deps.dropped.count,
       extensionVersion: this.deps.extensionVersion,
+      policyConfig: this.deps.policyConfig.state,
     };
   }
 

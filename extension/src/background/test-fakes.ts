@@ -145,6 +145,7 @@ export function helloResult(): ExtensionHelloResult {
     dbPath: '/data/conductor.sqlite',
     recovery: { startedAt: 1, durationMs: 1, recoveredExecutionStateCount: 0, requeuedRenewalJobCount: 0, interruptedRequestCount: 0, recoveryNextAttemptAt: null },
     api: { listening: true, port: 7311, error: null },
+    policy: { config: null, source: null, error: null },
   };
 }
 type ExtensionHelloResult = Awaited<ReturnType<FakeHostHandlers['hello']>>;

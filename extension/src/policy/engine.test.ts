@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConductorError } from '../../../shared/errors.js';
 import type { Target } from '../../../shared/platforms.js';
-import type { PolicyConfigInput } from '../../../shared/policy-config.js';
+import { PolicyConfigSchema, type PolicyConfigInput } from '../../../shared/policy-config.js';
 import type { PolicyChanges, PolicyPersistence } from '../../../shared/policy-state.js';
 import { PolicySnapshotSchema, type TargetSnapshot } from '../../../shared/status.js';
 import { PolicyEngine } from './engine.js';
@@ -733,5 +733,89 @@ describe('PolicyEngine: dispose', () => {
     expect(waiting.error?.code).toBe('cancelled');
     expect(clock.pendingTimers).toBe(0);
     expect((await rejection(engine.beginRequest(T, 'r3'))).code).toBe('cancelled');
+  });
+});
+
+describe('reconfigure (a new config applied live)', () => {
+  const parsed = (over: Sections) => PolicyConfigSchema.parse(config(over));
+
+  it('a stricter rate limit applies at once to the next admission; the dispatches already in the window count', async () => {
+    const { engine, clock } = await setup({ rateLimit: { requestsPerMinutePerPlatform: 10 } });
+    (await admit(engine, clock, 'r1')).complete({ status: 'success' });
+    await clock.advance(1_000);
+    (await admit(engine, clock, 'r2')).complete({ status: 'success' });
+    engine.reconfigure(parsed({ rateLimit: { requestsPerMinutePerPlatform: 2 } }));
+    expect(engine.getSnapshot().platforms[0]).toMatchObject({ limit: 2, recentDispatchCount: 2 });
+    const err = await rejection(engine.beginRequest(T, 'r3', { maxWaitMs: 0 }));
+    expect(err.code).toBe('rate_limited');
+    // The oldest dispatch (at t0) leaves the 60 s window 59 s from now.
+    expect(err.details?.['retry_after_ms']).toBe(59_000);
+  });
+
+  it('a looser rate limit frees a caller sleeping on the window', async () => {
+    const { engine, clock } = await setup({ rateLimit: { requestsPerMinutePerPlatform: 1 } });
+    (await admit(engine, clock, 'r1')).complete({ status: 'success' });
+    const waiting = track(engine.beginRequest(T, 'r2'));
+    await clock.advance(1_000);
+    expect(waiting.done).toBe(false);
+    engine.reconfigure(parsed({ rateLimit: { requestsPerMinutePerPlatform: 5 } }));
+    await clock.advance(0);
+    expect(waiting.done).toBe(true);
+    expect(waiting.value?.admission.rateLimitDelayMs).toBe(1_000);
+  });
+
+  it('a looser concurrency frees a queued waiter; a stricter one holds the next caller', async () => {
+    const { engine, clock } = await setup();
+    const first = await admit(engine, clock, 'r1');
+    const queued = track(engine.beginRequest(T, 'r2'));
+    await clock.advance(100);
+    expect(queued.done).toBe(false);
+    engine.reconfigure(parsed({ concurrency: { maxInFlightPerTarget: 2 } }));
+    await clock.advance(0);
+    expect(queued.done).toBe(true);
+    engine.reconfigure(parsed({ concurrency: { maxInFlightPerTarget: 1 } }));
+    first.complete({ status: 'success' });
+    const held = track(engine.beginRequest(T, 'r3'));
+    await clock.advance(100);
+    expect(held.done).toBe(false);
+    queued.value?.complete({ status: 'success' });
+    await clock.advance(0);
+    expect(held.done).toBe(true);
+  });
+
+  it('keeps backoffUntil and circuitRetryAt as they are; the new breaker settings apply to what follows', async () => {
+    const { engine, clock } = await setup({ circuitBreaker: { failureThreshold: 2 } });
+    (await admit(engine, clock, 'r1')).complete(FAIL);
+    await clock.advance(20_000);
+    (await admit(engine, clock, 'r2')).complete(FAIL);
+    const before = engine.getSnapshot().targets[0] as TargetSnapshot;
+    expect(before.circuitState).toBe('open');
+    engine.reconfigure(parsed({ circuitBreaker: { failureThreshold: 5, openMs: 1_000, maxOpenMs: 2_000 }, backoff: { baseMs: 100, maxMs: 1_000 } }));
+    const after = engine.getSnapshot().targets[0] as TargetSnapshot;
+    expect({ backoffUntil: after.backoffUntil, circuitRetryAt: after.circuitRetryAt, circuitState: after.circuitState }).toEqual({
+      backoffUntil: before.backoffUntil,
+      circuitRetryAt: before.circuitRetryAt,
+      circuitState: 'open',
+    });
+    expect(engine.getSnapshot().defaults.circuitBreaker.failureThreshold).toBe(5);
+  });
+
+  it('turns jitter on for the next admission and refuses an invalid config with the field path', async () => {
+    const { engine, clock } = await setup();
+    engine.reconfigure(parsed({ jitter: { muMs: 1_000, sigmaMs: 0, minMs: 500, maxMs: 2_000 } }));
+    const lease = await admit(engine, clock, 'r1');
+    expect(lease.admission.jitterDelayMs).toBeGreaterThanOrEqual(500);
+    const bad = { ...engine.config, rateLimit: { ...engine.config.rateLimit, requestsPerMinutePerPlatform: 0 } };
+    const err = (() => {
+      try {
+        engine.reconfigure(bad);
+      } catch (e) {
+        return e as ConductorError;
+      }
+      return null;
+    })();
+    expect(err?.code).toBe('bad_payload');
+    expect(err?.message).toContain('rateLimit.requestsPerMinutePerPlatform');
+    expect(engine.config.rateLimit.requestsPerMinutePerPlatform).toBe(600);
   });
 });

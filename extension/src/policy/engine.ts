@@ -1,7 +1,7 @@
 import type { Admission } from '../../../shared/admission.js';
 import { ConductorError, ERROR_TABLE } from '../../../shared/errors.js';
 import { ClientIdSchema, PlatformIdSchema, targetKey, type Target } from '../../../shared/platforms.js';
-import { PolicyConfigSchema, type PolicyConfig } from '../../../shared/policy-config.js';
+import { validatePolicyConfig, type PolicyConfig } from '../../../shared/policy-config.js';
 import {
   POLICY_STATE_VERSION,
   type LoadedPolicyState,
@@ -51,6 +51,13 @@ function sameFields(a: TargetFields, b: TargetFields): boolean {
   return true;
 }
 
+/** The config, validated; refused with `bad_payload` and each field's path. */
+function validConfig(raw: unknown): PolicyConfig {
+  const v = validatePolicyConfig(raw);
+  if (!v.ok) throw new ConductorError('bad_payload', `invalid policy config: ${v.message}`, { issues: v.issues });
+  return v.config;
+}
+
 /**
  * The policy engine: decides when a relayed request may go out. Admission runs, in order:
  * target validation, circuit breaker (with a single half-open probe), per-target concurrency (FIFO
@@ -59,7 +66,8 @@ function sameFields(a: TargetFields, b: TargetFields): boolean {
  * and storage are injected. When nothing has to wait, admission is synchronous.
  */
 export class PolicyEngine implements PolicyEngineApi {
-  readonly config: PolicyConfig;
+  /** The active config; replaced by reconfigure(). */
+  config: PolicyConfig;
   private readonly clock: PolicyClock;
   private readonly log: PolicyLog | undefined;
   private readonly persistence: PolicyEngineOptions['persistence'];
@@ -72,9 +80,9 @@ export class PolicyEngine implements PolicyEngineApi {
   private readonly sweeper: StaleSweeper;
   private readonly listeners = new Set<() => void>();
   private readonly random: () => number;
-  /** Hot-path copies of two config values. */
-  private readonly maxInFlight: number;
-  private readonly jitterOff: boolean;
+  /** Hot-path copies of two config values (recomputed by reconfigure()). */
+  private maxInFlight: number;
+  private jitterOff: boolean;
   private initializing: Promise<{ interrupted: InterruptedLease[] }> | null = null;
   private ready = false;
   private disposed = false;
@@ -82,12 +90,7 @@ export class PolicyEngine implements PolicyEngineApi {
   private lastSweepMono = 0;
 
   constructor(options: PolicyEngineOptions) {
-    const parsed = PolicyConfigSchema.safeParse(options.config ?? {});
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-      throw new ConductorError('bad_payload', `invalid policy config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
-    }
-    this.config = parsed.data;
+    this.config = validConfig(options.config ?? {});
     this.maxInFlight = this.config.concurrency.maxInFlightPerTarget;
     this.jitterOff = this.config.jitter.maxMs === 0;
     this.clock = options.clock;
@@ -149,6 +152,29 @@ export class PolicyEngine implements PolicyEngineApi {
     const err = new ConductorError('cancelled', 'the policy engine stopped');
     for (const ts of this.targetList) {
       for (const p of [...ts.queue.drain(), ...ts.slotted]) this.fail(p, err);
+    }
+  }
+
+  /**
+   * Applies a new config live. The platform windows keep their dispatches under the new limits,
+   * callers sleeping on a window are re-checked (a looser limit frees them now) and the queues are
+   * pumped (a looser concurrency frees waiters); deadlines already set (backoffUntil,
+   * circuitRetryAt) stay as they are; jitter, backoff, breaker, stale-lease and persistence knobs
+   * apply to what follows. Invalid input is refused with `bad_payload` naming the fields.
+   */
+  reconfigure(config: PolicyConfig): void {
+    const next = validConfig(config);
+    this.config = next;
+    this.maxInFlight = next.concurrency.maxInFlightPerTarget;
+    this.jitterOff = next.jitter.maxMs === 0;
+    for (const w of this.windows.values()) w.limit = rateLimitFor(next, w.platform);
+    this.writer.debounceMs = next.persistence.debounceMs;
+    this.sweeper.setInterval(next.staleLease.sweepIntervalMs);
+    this.notify();
+    if (!this.ready) return;
+    for (const ts of this.targetList) {
+      this.wake(ts, 'rate');
+      this.pump(ts);
     }
   }
 
@@ -338,6 +364,17 @@ export class PolicyEngine implements PolicyEngineApi {
     });
   }
 
+  /** Wakes the callers of `ts` sleeping on `kind`, so they re-check against the state as it is now. */
+  private wake(ts: TargetState, kind: 'backoff' | 'rate'): void {
+    for (const p of [...ts.slotted]) {
+      if (p.sleepKind === kind && p.waiter.sleeping) {
+        p.waiter.clearStage();
+        this.endSleep(p);
+        this.advance(p);
+      }
+    }
+  }
+
   /** Books the time slept to its stage and gives back a jitter reservation. */
   private endSleep(p: PendingAdmission): void {
     const slept = Math.max(0, this.clock.monotonic() - p.sleepStartMono);
@@ -502,13 +539,7 @@ export class PolicyEngine implements PolicyEngineApi {
     for (const p of ts.slotted) p.probe = false;
     this.writer.markTarget(ts);
     this.notify();
-    for (const p of [...ts.slotted]) {
-      if (p.sleepKind === 'backoff' && p.waiter.sleeping) {
-        p.waiter.clearStage();
-        this.endSleep(p);
-        this.advance(p);
-      }
-    }
+    this.wake(ts, 'backoff');
     this.pump(ts);
     return true;
   }

@@ -54,7 +54,8 @@ export class PersistenceWriter {
   constructor(
     private readonly persistence: PolicyPersistence,
     private readonly clock: PolicyClock,
-    private readonly debounceMs: number,
+    /** Coalescing delay; a new value applies from the next change on. */
+    public debounceMs: number,
     private readonly systemRow: () => PersistedSystem,
     /** Marks every target, platform and the system dirty (after a failed save). */
     private readonly markAll: () => void,

@@ -26,7 +26,8 @@ export class RateWindow {
 
   constructor(
     readonly platform: string,
-    readonly limit: RateLimit,
+    /** Replaced when the config changes; the recorded dispatches stay. */
+    public limit: RateLimit,
   ) {}
 
   /** Forgets the dispatches that left the window (a dispatch at t counts while now - windowMs < t). */

@@ -53,9 +53,18 @@ export class StaleSweeper {
 
   constructor(
     private readonly clock: PolicyClock,
-    private readonly intervalMs: number,
+    private intervalMs: number,
     private readonly sweep: () => void,
   ) {}
+
+  /** Changes the interval; a running sweeper is re-armed on the new one. */
+  setInterval(ms: number): void {
+    if (ms === this.intervalMs) return;
+    this.intervalMs = ms;
+    if (this.timer === null) return;
+    this.stop();
+    this.start();
+  }
 
   start(): void {
     if (this.timer !== null) return;

@@ -1,5 +1,5 @@
 import type { Admission } from '../../../shared/admission.js';
-import type { PolicyConfigInput } from '../../../shared/policy-config.js';
+import type { PolicyConfig, PolicyConfigInput } from '../../../shared/policy-config.js';
 import type { LoadedPolicyState, PolicyPersistence } from '../../../shared/policy-state.js';
 import type { Target } from '../../../shared/platforms.js';
 import type { PolicySnapshot } from '../../../shared/status.js';
@@ -86,6 +86,8 @@ export interface PolicyEngineApi {
   exportState(): LoadedPolicyState;
   /** Merges another copy of the state into the live one, the stricter value winning; marks merged entries dirty. */
   reconcile(other: LoadedPolicyState): void;
+  /** Applies a new config live (limits, concurrency and the rest for what follows; existing deadlines kept). */
+  reconfigure(config: PolicyConfig): void;
   /** Stops timers (sweep, debounce); rejects waiters with `cancelled`. */
   dispose(): void;
 }

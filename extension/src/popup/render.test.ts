@@ -41,6 +41,7 @@ function status(overrides: Partial<BrowserStatus> = {}): BrowserStatus {
     ],
     droppedMessages: 0,
     extensionVersion: '0.1.0',
+    policyConfig: { source: null, error: null, appliedAt: null },
     ...overrides,
   });
 }
@@ -72,6 +73,15 @@ afterEach(() => {
 });
 
 describe('renderPopup', () => {
+  it('warns that policy.json was refused, naming the field, and that the previous policy runs; no warning without an error', () => {
+    expect(draw({ status: status() }).querySelector('.policy-error')).toBeNull();
+    const error = 'rateLimit.requestsPerMinutePerPlatform: Too small: expected number to be >=1';
+    const root = draw({ status: status({ policyConfig: { source: '/home/u/.local/share/conductor-fx/policy.json', error, appliedAt: null } }) });
+    const warning = root.querySelector('.policy-error');
+    expect(warning?.textContent).toBe(`policy.json: ${error} — using the previous policy`);
+    expect(warning?.getAttribute('role')).toBe('alert');
+  });
+
   it('shows every circuit closed with a green badge and no countdown', () => {
     const root = draw({ status: status({ targets: [target(), target({ clientId: 'agent-2' })] }) });
     const badges = [...root.querySelectorAll('.badge')];

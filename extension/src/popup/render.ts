@@ -76,6 +76,11 @@ export function renderPopup(doc: Document, view: PopupView, now: number, handler
   }
   if (status.paused.paused) main.append(pausedBanner(doc, status.paused, now, handlers));
   main.append(hostSection(doc, status.host, now));
+  if (status.policyConfig.error !== null) {
+    const warning = el(doc, 'p', 'warn policy-error', `policy.json: ${status.policyConfig.error} — using the previous policy`);
+    warning.setAttribute('role', 'alert');
+    main.append(warning);
+  }
   main.append(platformsSection(doc, status, now));
   main.append(targetsSection(doc, status.targets, now, handlers));
   if (status.droppedMessages > 0) {

@@ -1,6 +1,7 @@
 import type { JournalEntry, JournalOutcome } from '../../../shared/journal.js';
 import type { ApiInfoSchema, ExtensionMethod, ExtensionPayload, ExtensionResult, HostStatus } from '../../../shared/messages.js';
 import type { RelayChunk } from '../../../shared/relay.js';
+import type { PolicyFileRead } from '../policy-file.js';
 import type { z } from 'zod';
 
 /** Structured log sink; never handed secrets (headers, bodies, tokens). */
@@ -37,6 +38,8 @@ export interface ApiContext {
   extension: ExtensionLink;
   journal: JournalAccess;
   hostStatus(): HostStatus;
+  /** Reads policy.json again (and keeps it as the host's current one). */
+  reloadPolicy(): PolicyFileRead;
   log: Logger;
   now(): number;
 }

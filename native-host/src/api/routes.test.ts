@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FakeExtensionLink, MemoryJournal, MemoryLogger, fakeHostStatus, thrownCode } from '../../../test/api/fakes.js';
+import { readPolicyFile } from '../policy-file.js';
 import { createRoutes, matchRoute } from './routes.js';
 
-const routes = createRoutes({ dataDir: '/d', port: 0, extension: new FakeExtensionLink(), journal: new MemoryJournal(), hostStatus: () => fakeHostStatus('/d'), log: new MemoryLogger(), now: () => 0 });
+const routes = createRoutes({ dataDir: '/d', port: 0, extension: new FakeExtensionLink(), journal: new MemoryJournal(), hostStatus: () => fakeHostStatus('/d'), reloadPolicy: () => readPolicyFile('/d'), log: new MemoryLogger(), now: () => 0 });
 
 describe('matchRoute', () => {
   it('finds each route by method and path, with decoded path parameters', () => {
@@ -10,6 +11,7 @@ describe('matchRoute', () => {
     expect(matchRoute(routes, 'POST', '/v1/browser/request').route.name).toBe('relay');
     expect(matchRoute(routes, 'POST', '/v1/system/pause').route.name).toBe('pause');
     expect(matchRoute(routes, 'POST', '/v1/system/resume').route.name).toBe('resume');
+    expect(matchRoute(routes, 'POST', '/v1/policy/reload').route.name).toBe('policy-reload');
     expect(matchRoute(routes, 'GET', '/v1/journal').route.name).toBe('journal');
     expect(matchRoute(routes, 'POST', '/v1/browser/targets/claude/agent%40home/reset')).toMatchObject({ route: { name: 'reset' }, params: ['claude', 'agent@home'] });
   });

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { API_MAX_BODY_BYTES, type ApiBrowserStatus, ApiJournalQuerySchema, ApiPauseRequestSchema } from '../../../shared/api.js';
+import { API_MAX_BODY_BYTES, type ApiBrowserStatus, type ApiPolicyReloadResponse, ApiJournalQuerySchema, ApiPauseRequestSchema } from '../../../shared/api.js';
 import { ConductorError } from '../../../shared/errors.js';
 import { ClientIdSchema, PlatformIdSchema } from '../../../shared/platforms.js';
 import type { ApiContext } from './context.js';
@@ -103,6 +103,23 @@ export function createRoutes(ctx: ApiContext): Route[] {
       pattern: /^\/v1\/system\/resume$/,
       async handle({ res }) {
         sendJson(res, 200, await ctx.extension.request('control.resume', {}));
+      },
+    },
+    {
+      name: 'policy-reload',
+      method: 'POST',
+      pattern: /^\/v1\/policy\/reload$/,
+      async handle({ res }) {
+        const { state, issues } = ctx.reloadPolicy();
+        if (state.error !== null) {
+          // The add-on is told too, so its popup shows why the previous policy stays.
+          if (ctx.extension.connected) await ctx.extension.request('policy.configure', state).catch(() => undefined);
+          throw new ConductorError('bad_payload', `policy.json refused: ${state.error}`, { source: state.source, issues });
+        }
+        requireConnected(ctx);
+        const { applied } = await ctx.extension.request('policy.configure', state);
+        const answer: ApiPolicyReloadResponse = { applied, source: state.source, error: null };
+        sendJson(res, 200, answer);
       },
     },
     {

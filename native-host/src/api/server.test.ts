@@ -6,6 +6,7 @@ import { ConductorError } from '../../../shared/errors.js';
 import { ADMISSION, FakeExtensionLink, MemoryJournal, MemoryLogger, fakeBrowserStatus, fakeHostStatus } from '../../../test/api/fakes.js';
 import { errorCode, rawRequest } from '../../../test/api/http.js';
 import type { ApiContext, ApiServer } from './context.js';
+import { readPolicyFile } from '../policy-file.js';
 import { startApiServer } from './server.js';
 
 describe('startApiServer (fake add-on link, in-memory journal)', () => {
@@ -19,7 +20,7 @@ describe('startApiServer (fake add-on link, in-memory journal)', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'cfx-api-'));
     link = new FakeExtensionLink().on('browser.status', () => fakeBrowserStatus());
     journal = new MemoryJournal();
-    const ctx: ApiContext = { dataDir, port: 0, extension: link, journal, hostStatus: () => fakeHostStatus(dataDir), log: new MemoryLogger(), now: () => 1_700_000_001_000 };
+    const ctx: ApiContext = { dataDir, port: 0, extension: link, journal, hostStatus: () => fakeHostStatus(dataDir), reloadPolicy: () => readPolicyFile(dataDir), log: new MemoryLogger(), now: () => 1_700_000_001_000 };
     server = await startApiServer(ctx);
     auth = { authorization: `Bearer ${(await readFile(join(dataDir, 'api-token'), 'utf8')).trim()}` };
   });
@@ -38,7 +39,7 @@ describe('startApiServer (fake add-on link, in-memory journal)', () => {
   });
 
   it('reports a port in use instead of failing', async () => {
-    const second = await startApiServer({ dataDir, port: server.info.port!, extension: link, journal, hostStatus: () => fakeHostStatus(dataDir), log: new MemoryLogger(), now: Date.now });
+    const second = await startApiServer({ dataDir, port: server.info.port!, extension: link, journal, hostStatus: () => fakeHostStatus(dataDir), reloadPolicy: () => readPolicyFile(dataDir), log: new MemoryLogger(), now: Date.now });
     expect(second.info).toEqual({ listening: false, port: server.info.port, error: expect.stringContaining(`port ${server.info.port} is in use`) });
     await second.close();
   });

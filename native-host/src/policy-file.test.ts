@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { POLICY_FILE, readPolicyFile } from './policy-file.js';
+
+describe('readPolicyFile', () => {
+  const dirs: string[] = [];
+  const dir = (content?: string): string => {
+    const d = mkdtempSync(join(tmpdir(), 'cfx-policy-'));
+    dirs.push(d);
+    if (content !== undefined) writeFileSync(join(d, POLICY_FILE), content);
+    return d;
+  };
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('a missing file is no config (the defaults), no source, no error', () => {
+    expect(readPolicyFile(dir())).toEqual({ state: { config: null, source: null, error: null }, issues: [] });
+  });
+
+  it('a valid file passes on the object as written, with its path', () => {
+    const d = dir('{"rateLimit": {"requestsPerMinutePerPlatform": 4}}');
+    expect(readPolicyFile(d)).toEqual({ state: { config: { rateLimit: { requestsPerMinutePerPlatform: 4 } }, source: join(d, POLICY_FILE), error: null }, issues: [] });
+  });
+
+  it('an out-of-range value is refused with its field path', () => {
+    const read = readPolicyFile(dir('{"rateLimit": {"requestsPerMinutePerPlatform": 0}, "jitter": {"minMs": 9000, "maxMs": 10}}'));
+    expect(read.state.config).toBeNull();
+    expect(read.issues.map((i) => i.path)).toEqual(['rateLimit.requestsPerMinutePerPlatform', 'jitter.minMs']);
+    expect(read.state.error).toMatch(/^rateLimit\.requestsPerMinutePerPlatform: .*; jitter\.minMs: jitter\.minMs must not exceed jitter\.maxMs$/);
+  });
+
+  it('a file that is not JSON, or not an object, is refused', () => {
+    expect(readPolicyFile(dir('{"rateLimit":')).state.error).toMatch(/^is not JSON: /);
+    expect(readPolicyFile(dir('[1]')).state).toMatchObject({ config: null, error: 'must hold a JSON object of policy knobs' });
+  });
+});
