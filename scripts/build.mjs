@@ -40,7 +40,7 @@ async function buildExtension(flavour) {
     outdir: out,
     bundle: true,
     format: 'iife',
-    target: 'firefox128',
+    target: 'firefox140',
     sourcemap: 'linked',
     define: {
       __TEST_BUILD__: JSON.stringify(flavour === 'test'),

@@ -83,13 +83,41 @@ export interface PolicyConfigIssue {
   message: string;
 }
 
-/** Validates a policy config; on refusal, each issue names its field path, and `message` joins them. */
+/**
+ * Validates a policy config; on refusal, each issue names its field path, and `message` joins them.
+ * Unknown keys are refused too (the schema alone would strip them): a misspelt knob would otherwise
+ * run its default while the user believes it set.
+ */
 export function validatePolicyConfig(raw: unknown): { ok: true; config: PolicyConfig } | { ok: false; issues: PolicyConfigIssue[]; message: string } {
   const parsed = PolicyConfigSchema.safeParse(raw);
-  if (parsed.success) return { ok: true, config: parsed.data };
-  const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const issues = [...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))), ...unknownKeys(raw)];
+  if (parsed.success && issues.length === 0) return { ok: true, config: parsed.data };
   return { ok: false, issues, message: issues.map((i) => `${i.path === '' ? '(root)' : i.path}: ${i.message}`).join('; ') };
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The keys of a config that are no section or knob (two levels: sections, knobs; overrides take rateLimit's knobs). */
+function unknownKeys(raw: unknown): PolicyConfigIssue[] {
+  const issues: PolicyConfigIssue[] = [];
+  const check = (value: unknown, known: object, prefix: string): void => {
+    if (!isObject(value)) return; // a wrong type is the schema's to report
+    for (const key of Object.keys(value)) if (!Object.hasOwn(known, key)) issues.push({ path: `${prefix}${key}`, message: 'unknown key' });
+  };
+  if (!isObject(raw)) return issues;
+  check(raw, DEFAULT_POLICY_CONFIG, '');
+  for (const [section, value] of Object.entries(raw)) {
+    if (section === 'platformRateLimits') {
+      if (isObject(value)) for (const [platform, override] of Object.entries(value)) check(override, DEFAULT_POLICY_CONFIG.rateLimit, `platformRateLimits.${platform}.`);
+    } else if (Object.hasOwn(DEFAULT_POLICY_CONFIG, section)) {
+      check(value, DEFAULT_POLICY_CONFIG[section as keyof PolicyConfig], `${section}.`);
+    }
+  }
+  return issues;
+}
+
+/** The longest refusal text a PolicyFileState carries (it rides in the hello answer); the host cuts longer ones. */
+export const POLICY_ERROR_MAX_CHARS = 8_192;
 
 /**
  * The user's policy as the host read it from `<data dir>/policy.json`: `config` is the file's
@@ -100,6 +128,6 @@ export function validatePolicyConfig(raw: unknown): { ok: true; config: PolicyCo
 export const PolicyFileStateSchema = z.object({
   config: z.record(z.string(), z.unknown()).nullable(),
   source: z.string().max(4_096).nullable(),
-  error: z.string().max(8_192).nullable(),
+  error: z.string().max(POLICY_ERROR_MAX_CHARS).nullable(),
 });
 export type PolicyFileState = z.infer<typeof PolicyFileStateSchema>;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { POLICY_ERROR_MAX_CHARS, PolicyFileStateSchema } from '../../shared/policy-config.js';
 import { POLICY_FILE, readPolicyFile } from './policy-file.js';
 
 describe('readPolicyFile', () => {
@@ -35,5 +36,14 @@ describe('readPolicyFile', () => {
   it('a file that is not JSON, or not an object, is refused', () => {
     expect(readPolicyFile(dir('{"rateLimit":')).state.error).toMatch(/^is not JSON: /);
     expect(readPolicyFile(dir('[1]')).state).toMatchObject({ config: null, error: 'must hold a JSON object of policy knobs' });
+  });
+
+  it('cuts a long refusal to what the hello answer may carry (a bad file must not cost the add-on its host); details keep every issue', () => {
+    const platforms = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`p${i}`, { requestsPerMinutePerPlatform: 0 }]));
+    const read = readPolicyFile(dir(JSON.stringify({ platformRateLimits: platforms })));
+    expect(read.issues).toHaveLength(300);
+    expect(PolicyFileStateSchema.safeParse(read.state).success).toBe(true);
+    expect(read.state.error).toMatch(/^platformRateLimits\.p0\.requestsPerMinutePerPlatform: .* characters in all; the rest: see details\.issues of POST \/v1\/policy\/reload\)$/);
+    expect(read.state.error?.length).toBe(POLICY_ERROR_MAX_CHARS);
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validatePolicyConfig, type PolicyConfigIssue, type PolicyFileState } from '../../shared/policy-config.js';
+import { POLICY_ERROR_MAX_CHARS, validatePolicyConfig, type PolicyConfigIssue, type PolicyFileState } from '../../shared/policy-config.js';
 
 /** The user's policy knobs, optional, in the data dir. */
 export const POLICY_FILE = 'policy.json';
@@ -33,10 +33,17 @@ export function readPolicyFile(dataDir: string): PolicyFileRead {
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return refused(source, 'must hold a JSON object of policy knobs');
   const checked = validatePolicyConfig(raw);
-  if (!checked.ok) return { state: { config: null, source, error: checked.message }, issues: checked.issues };
+  if (!checked.ok) return { state: { config: null, source, error: fitted(checked.message) }, issues: checked.issues };
   return { state: { config: raw as Record<string, unknown>, source, error: null }, issues: [] };
 }
 
 function refused(source: string, message: string): PolicyFileRead {
-  return { state: { config: null, source, error: message }, issues: [{ path: '', message }] };
+  return { state: { config: null, source, error: fitted(message) }, issues: [{ path: '', message }] };
+}
+
+/** The refusal cut to what the hello answer may carry (longer would fail the hello, and the add-on could not connect). */
+function fitted(message: string): string {
+  if (message.length <= POLICY_ERROR_MAX_CHARS) return message;
+  const tail = ` … (${message.length} characters in all; the rest: see details.issues of POST /v1/policy/reload)`;
+  return message.slice(0, POLICY_ERROR_MAX_CHARS - tail.length) + tail;
 }

@@ -75,6 +75,15 @@ describe('policy.json and POST /v1/policy/reload (real host, fake add-on)', () =
     writeFileSync(join(h.host.dataDir, 'policy.json'), 'not json');
     expect((await h.host.hello()).policy).toMatchObject({ config: null, error: expect.stringMatching(/^is not JSON: /) });
   });
+
+  it('a file refused for hundreds of fields still lets the add-on say hello (the error is cut to fit the answer)', async () => {
+    const platforms = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`p${i}`, { requestsPerMinutePerPlatform: 0 }]));
+    writeFileSync(join(h.host.dataDir, 'policy.json'), JSON.stringify({ platformRateLimits: platforms }));
+    expect((await h.host.hello()).policy).toMatchObject({ config: null, error: expect.stringMatching(/^platformRateLimits\.p0\./) });
+    const answer = await reload();
+    expect(answer.status).toBe(400);
+    expect((JSON.parse(answer.body) as { error: { details: { issues: unknown[] } } }).error.details.issues).toHaveLength(300);
+  });
 });
 
 describe('policy.json at host start', () => {

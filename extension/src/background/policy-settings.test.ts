@@ -73,6 +73,20 @@ describe('PolicySettings', () => {
     expect(engine.config.rateLimit.requestsPerMinutePerPlatform).toBe(9);
   });
 
+  it('a refusal that arrives while the stored copy is still being read is not forgotten when the read ends', async () => {
+    const browser = new FakeBrowser();
+    browser.storage.set(POLICY_CONFIG_KEY, { config: DEFAULT_POLICY_CONFIG, source: SOURCE, appliedAt: 1 });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const api = { storageGet: async (keys: string[] | null) => (await gate, browser.storageGet(keys)), storageSet: (items: Record<string, unknown>) => browser.storageSet(items) };
+    const settings = new PolicySettings({ api, engine: new Promise(() => undefined), now: () => 5, log: () => undefined });
+    const initial = settings.initialConfig(false);
+    expect(await settings.offer({ config: null, source: SOURCE, error: 'is not JSON: Unexpected end' })).toEqual({ applied: false });
+    release();
+    await initial;
+    expect(settings.state).toEqual({ source: SOURCE, error: 'is not JSON: Unexpected end', appliedAt: 1 });
+  });
+
   it('an invalid stored copy is ignored: the engine starts with the defaults', async () => {
     const browser = new FakeBrowser();
     browser.storage.set(POLICY_CONFIG_KEY, { config: { rateLimit: { windowMs: 1 } }, source: SOURCE, appliedAt: 1 });

@@ -80,7 +80,8 @@ export class PolicySettings {
       this.deps.log('ignoring an invalid stored policy config; using the defaults', { error: kept.message });
       return undefined;
     }
-    this.status = { source: typeof raw.source === 'string' ? raw.source : null, error: null, appliedAt: typeof raw.appliedAt === 'number' ? raw.appliedAt : null };
+    // Keeps the error of a refusal offered while storage was read (a hello can come first).
+    this.status = { source: typeof raw.source === 'string' ? raw.source : null, error: this.status.error, appliedAt: typeof raw.appliedAt === 'number' ? raw.appliedAt : null };
     return kept.config;
   }
 
