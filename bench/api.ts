@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { echoResponse } from '../test/api/api-host.js';
 import { ensureHostBuilt, startHost } from '../test/helpers/host-process.js';
 import type { BenchSuite } from './run.js';
+import { percentile, round } from './stats.js';
 
 const WARMUP = 300;
 const SEQUENTIAL = 3_000;
@@ -35,12 +36,6 @@ function call(agent: Agent, target: Target): Promise<void> {
   });
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-const round = (n: number, digits = 3) => Number(n.toFixed(digits));
-
 /** Sequential latencies (p50/p99 in ms) and concurrent throughput (requests/s) of one target. */
 async function measure(target: Target): Promise<{ p50: number; p99: number; rps: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
@@ -52,7 +47,6 @@ async function measure(target: Target): Promise<{ p50: number; p99: number; rps:
       await call(agent, target);
       latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
     }
-    latencies.sort((a, b) => a - b);
     let next = 0;
     const started = process.hrtime.bigint();
     await Promise.all(
@@ -64,7 +58,7 @@ async function measure(target: Target): Promise<{ p50: number; p99: number; rps:
       }),
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), rps: CONCURRENT / seconds };
+    return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), rps: CONCURRENT / seconds };
   } finally {
     agent.destroy();
   }

@@ -13,6 +13,7 @@ import { RenewalStore } from '../native-host/src/store/renewal-store.js';
 import { ensureHostBuilt, startHost } from '../test/helpers/host-process.js';
 import { journalEntry, persistedTarget } from '../test/host/fixtures.js';
 import type { BenchSuite } from './run.js';
+import { median, percentile, round } from './stats.js';
 
 const COLD_STARTS = 7;
 const ROUND_TRIPS = 5_000;
@@ -154,16 +155,3 @@ function rssMb(pid: number): number | string {
   }
 }
 
-function median(values: number[]): number {
-  return percentile(values, 0.5);
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}

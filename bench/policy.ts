@@ -13,6 +13,7 @@ import type { PolicyClock } from '../extension/src/policy/types.js';
 import { targetKey, type Target } from '../shared/platforms.js';
 import { POLICY_STATE_VERSION, type LoadedPolicyState, type PersistedTarget, type PolicyChanges, type PolicyPersistence } from '../shared/policy-state.js';
 import type { BenchSuite } from './run.js';
+import { median, round } from './stats.js';
 
 const require = createRequire(import.meta.url);
 
@@ -32,8 +33,6 @@ const RESOLVED: Promise<void> = Promise.resolve();
 const ROUNDS = 7;
 const CALLS = 200_000;
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 
 /** The process's real clock and timers. */
 function realClock(wall: () => number = Date.now): PolicyClock {

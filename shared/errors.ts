@@ -80,6 +80,11 @@ export class ConductorError extends Error {
       : { code: this.code, message: this.message, details: this.details };
   }
 
+  /** `err` itself when it is a ConductorError, else an internal_error with `message` (the cause's text may hold secrets). */
+  static from(err: unknown, message: string): ConductorError {
+    return err instanceof ConductorError ? err : new ConductorError('internal_error', message);
+  }
+
   /** Rebuilds a ConductorError from its wire form. */
   static fromBody(body: ErrorBody): ConductorError {
     return new ConductorError(body.code, body.message, body.details);

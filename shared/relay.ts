@@ -71,3 +71,8 @@ export const PartialStreamSchema = z.object({
   status: z.number().int().nullable(),
 });
 export type PartialStream = z.infer<typeof PartialStreamSchema>;
+
+/** What a request had delivered before any byte arrived. */
+export function emptyPartial(): PartialStream {
+  return { receivedChunks: 0, receivedBytes: 0, lastSeq: -1, status: null };
+}

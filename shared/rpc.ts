@@ -219,6 +219,5 @@ export function issueList(error: z.ZodError): { path: string; message: string }[
 }
 
 function asConductorError(err: unknown): ConductorError {
-  if (err instanceof ConductorError) return err;
-  return new ConductorError('internal_error', 'internal error while handling the message');
+  return ConductorError.from(err, 'internal error while handling the message');
 }

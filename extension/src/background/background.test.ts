@@ -7,7 +7,8 @@ import type { RelayRequestInput, RelayResponse } from '../../../shared/relay.js'
 import type { BrowserStatus } from '../../../shared/status.js';
 import { startBackground, type Background } from './background.js';
 import { TEST_POLICY_KEY } from './policy-settings.js';
-import { FakeBrowser, FakeClock, FakeHost, FakePort, EXTENSION_ORIGIN, persistedTarget, tabSender, type FakeHostHandlers } from './test-fakes.js';
+import { storedTarget } from '../policy/test-persistence.js';
+import { FakeBrowser, FakeClock, FakeHost, FakePort, EXTENSION_ORIGIN, tabSender, type FakeHostHandlers } from './test-fakes.js';
 
 const MOCK_PAGE = 'http://127.0.0.1:40123/';
 /** The e2e policy's shape: no jitter or spacing, a 3-failure breaker that stays open for minutes. */
@@ -167,7 +168,7 @@ describe('the background with the real policy engine', () => {
     const browser = freshBrowser();
     const openUntil = clock.now() + 4 * 60_000;
     const hostWindow: PersistedPlatform = { version: 1, platform: 'mock', dispatches: [clock.now() - 1_000, clock.now() - 500], lastDispatchAt: clock.now() - 500, updatedAt: clock.now() - 500 };
-    const hostTarget = persistedTarget('agent', { platform: 'mock', circuitState: 'open', consecutiveFailures: 3, trips: 1, circuitRetryAt: openUntil, lastFailureAt: clock.now() - 500, updatedAt: clock.now() - 500 });
+    const hostTarget = storedTarget({ clientId: 'agent', platform: 'mock', circuitState: 'open', consecutiveFailures: 3, trips: 1, circuitRetryAt: openUntil, lastFailureAt: clock.now() - 500, updatedAt: clock.now() - 500 });
     let hostReachable = false;
     const hosts: FakeHost[] = [];
     browser.onConnectNative = (port) => {

@@ -9,7 +9,7 @@ import type { PolicyClock } from '../policy/types.js';
 import type { BrowserApi } from './browser-api.js';
 import { JournalWriter } from './journal-writer.js';
 import { DropCounter, knownPlatforms } from './message-guard.js';
-import { NativeLink } from './native-port.js';
+import { backoffCeiling, NativeLink, type ReconnectBackoff } from './native-port.js';
 import { PolicyMirror } from './policy-persistence.js';
 import { PolicySettings } from './policy-settings.js';
 import { routeConnection } from './port-router.js';
@@ -21,8 +21,7 @@ import { TabRegistry } from './tab-registry.js';
 export const POPUP_PAGE = 'popup/popup.html';
 
 /** How long the background waits before loading the policy state again after a failed load (doubling, capped). */
-const BOOT_RETRY_BASE_MS = 1_000;
-const BOOT_RETRY_MAX_MS = 30_000;
+const BOOT_RETRY: ReconnectBackoff = { baseMs: 1_000, maxMs: 30_000 };
 
 export interface BackgroundOptions {
   api: BrowserApi;
@@ -121,7 +120,7 @@ export function startBackground(options: BackgroundOptions): Background {
       try {
         return await started.initialize();
       } catch (err) {
-        const delayMs = Math.min(BOOT_RETRY_MAX_MS, BOOT_RETRY_BASE_MS * 2 ** (attempt - 1));
+        const delayMs = backoffCeiling(attempt, BOOT_RETRY);
         log('the policy engine could not load its state; trying again', { error: err instanceof Error ? err.message : String(err), attempt, delayMs });
         await new Promise<void>((resolve) => clock.setTimeout(resolve, delayMs));
       }

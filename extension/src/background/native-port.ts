@@ -32,9 +32,14 @@ export const DEFAULT_RECONNECT_BACKOFF: ReconnectBackoff = { baseMs: 500, maxMs:
 /** How long a request to the host may wait for its answer. */
 export const DEFAULT_HOST_TIMEOUT_MS = 15_000;
 
+/** The exponential delay for attempt `attempt` (1-based): base · 2^(attempt-1), capped at max. */
+export function backoffCeiling(attempt: number, backoff: ReconnectBackoff): number {
+  return Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.min(attempt - 1, 30));
+}
+
 /** The delay before reconnect attempt `attempt` (1-based). */
 export function reconnectDelay(attempt: number, backoff: ReconnectBackoff, random: () => number): number {
-  const ceiling = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.min(attempt - 1, 30));
+  const ceiling = backoffCeiling(attempt, backoff);
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 

@@ -5,9 +5,11 @@ import type { HostMethod, HostPayload } from '../../../shared/messages.js';
 import type { LoadedPolicyState, PersistedPlatform } from '../../../shared/policy-state.js';
 import { JournalWriter } from './journal-writer.js';
 import { PolicyMirror, type PolicyHost, type ReconcilingEngine } from './policy-persistence.js';
-import { FakeBrowser, persistedTarget } from './test-fakes.js';
+import type { PersistedTarget } from '../../../shared/policy-state.js';
+import { storedTarget } from '../policy/test-persistence.js';
+import { FakeBrowser } from './test-fakes.js';
 
-const target = persistedTarget;
+const target = (clientId: string, over: Partial<PersistedTarget> = {}): PersistedTarget => storedTarget({ clientId, ...over });
 const platform = (dispatches: number[]): PersistedPlatform => ({ version: 1, platform: 'claude', dispatches, lastDispatchAt: dispatches.at(-1) ?? null, updatedAt: 1 });
 /** The write-ahead journal row of an admitted request. */
 const journalRow = (): JournalEntry => ({

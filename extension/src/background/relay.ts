@@ -1,10 +1,10 @@
 import type { Admission } from '../../../shared/admission.js';
-import { ConductorError, isConductorError, type ErrorCode } from '../../../shared/errors.js';
+import { ConductorError, type ErrorCode } from '../../../shared/errors.js';
 import type { ToPageProxy } from '../../../shared/extension-messages.js';
 import type { FromPageProxy } from '../../../shared/extension-messages.js';
 import { journalPath, type JournalEntry, type JournalOutcome } from '../../../shared/journal.js';
 import type { PlatformId } from '../../../shared/platforms.js';
-import type { PartialStream, RelayChunk, RelayRequest, RelayResponse } from '../../../shared/relay.js';
+import { emptyPartial, type PartialStream, type RelayChunk, type RelayRequest, type RelayResponse } from '../../../shared/relay.js';
 import { classifyProxyError, classifyResponse } from '../policy/classify.js';
 import type { Lease, LeaseOutcome, PolicyEngineApi } from '../policy/types.js';
 import type { PortLike } from './browser-api.js';
@@ -339,10 +339,6 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, req: RelayReq
   });
 }
 
-function emptyPartial(): PartialStream {
-  return { receivedChunks: 0, receivedBytes: 0, lastSeq: -1, status: null };
-}
-
 function asConductorError(err: unknown): ConductorError {
-  return isConductorError(err) ? err : new ConductorError('internal_error', 'internal error while relaying the request');
+  return ConductorError.from(err, 'internal error while relaying the request');
 }

@@ -6,7 +6,6 @@
  */
 import { RpcPeer, type MethodHandlers } from '../../../shared/rpc.js';
 import { EXTENSION_EVENTS, EXTENSION_METHODS, HOST_METHODS, type ExtensionMethod, type ExtensionPayload, type ExtensionResult } from '../../../shared/messages.js';
-import type { PersistedTarget } from '../../../shared/policy-state.js';
 import type { RelayChunk } from '../../../shared/relay.js';
 import type { BrowserApi, PortLike, PortSender } from './browser-api.js';
 
@@ -214,13 +213,4 @@ export class FakeHost {
   callsOf(type: string): unknown[] {
     return this.calls.filter((c) => c.type === type).map((c) => c.payload);
   }
-}
-
-/** A valid persisted target row (closed, no history) with the given fields changed. */
-export function persistedTarget(clientId: string, over: Partial<PersistedTarget> = {}): PersistedTarget {
-  return {
-    version: 1, clientId, platform: 'claude', circuitState: 'closed', consecutiveFailures: 0, trips: 0, circuitRetryAt: null, backoffUntil: null,
-    lastBackoffMs: 0, lastError: null, lastSuccessAt: null, lastFailureAt: null, lastActivityAt: null, lastActivityReason: null, lastStaleSweepAt: null,
-    lastStaleSweepIdleMs: null, lastStaleSweepReason: null, lastStaleSweepRequestId: null, staleSweepCount: 0, inFlight: [], updatedAt: 1, ...over,
-  };
 }

@@ -1,7 +1,6 @@
 import { ToPageProxySchema, type FromPageProxy, type ToPageProxy } from '../../../shared/extension-messages.js';
 import { RequestIdSchema } from '../../../shared/journal.js';
-import type { PartialStream } from '../../../shared/relay.js';
-import { FORBIDDEN_REQUEST_HEADERS } from '../../../shared/relay.js';
+import { emptyPartial, FORBIDDEN_REQUEST_HEADERS, type PartialStream } from '../../../shared/relay.js';
 
 type ProxyFetchMessage = Extract<ToPageProxy, { type: 'proxy.fetch' }>;
 type ProxyErrorCode = Extract<FromPageProxy, { type: 'proxy.error' }>['code'];
@@ -271,10 +270,6 @@ class FetchFailed extends Error {
   constructor(cause: unknown) {
     super(describe(cause));
   }
-}
-
-function emptyPartial(): PartialStream {
-  return { receivedChunks: 0, receivedBytes: 0, lastSeq: -1, status: null };
 }
 
 function errorFor(requestId: string, err: unknown, partial: PartialStream): FromPageProxy {

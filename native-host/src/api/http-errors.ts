@@ -11,7 +11,7 @@ export interface HttpError {
 
 /** Any thrown value as a ConductorError; faults that are not one become a secret-free internal_error. */
 export function asConductorError(err: unknown): ConductorError {
-  return err instanceof ConductorError ? err : new ConductorError('internal_error', 'internal error in the loopback API; see the host log');
+  return ConductorError.from(err, 'internal error in the loopback API; see the host log');
 }
 
 /** The retry wait an error carries in details.retry_after_ms, when it carries a usable one. */
