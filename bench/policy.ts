@@ -8,10 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PolicyEngine } from '../extension/src/policy/engine.js';
-import { freshFields } from '../extension/src/policy/target-state.js';
 import type { PolicyClock } from '../extension/src/policy/types.js';
 import { targetKey, type Target } from '../shared/platforms.js';
-import { POLICY_STATE_VERSION, type LoadedPolicyState, type PersistedTarget, type PolicyChanges, type PolicyPersistence } from '../shared/policy-state.js';
+import { freshFields, POLICY_STATE_VERSION, type LoadedPolicyState, type PersistedTarget, type PolicyChanges, type PolicyPersistence } from '../shared/policy-state.js';
 import type { BenchSuite } from './run.js';
 import { median, round } from './stats.js';
 
@@ -63,7 +62,7 @@ async function admission(): Promise<Record<string, number>> {
   let wall = Date.now();
   const windowMs = 1_000;
   const clock = realClock(() => (wall += windowMs));
-  const noop: PolicyPersistence = { load: async () => ({ targets: [], platforms: [], system: null }), save: () => RESOLVED };
+  const noop: PolicyPersistence = { load: async () => ({ targets: [], platforms: [], system: null }), save: () => RESOLVED, admit: () => {} };
   const engine = new PolicyEngine({
     config: {
       rateLimit: { requestsPerMinutePerPlatform: 600, windowMs, minSpacingMs: 0 },
@@ -170,6 +169,8 @@ function rowsPersistence(db: Database.Database, seed: PersistedTarget[]): Policy
       write(changes);
       return RESOLVED;
     },
+    // The save benchmark admits nothing.
+    admit: () => {},
   };
 }
 
@@ -184,6 +185,7 @@ function blobPersistence(db: Database.Database, seed: PersistedTarget[], state: 
       upsert.run(JSON.stringify(state()));
       return RESOLVED;
     },
+    admit: () => {},
   };
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { JournalEntrySchema, RequestIdSchema } from './journal.js';
 import { ClientIdSchema, PlatformIdSchema } from './platforms.js';
 import { PolicyFileStateSchema } from './policy-config.js';
-import { LoadedPolicyStateSchema, PolicyChangesSchema } from './policy-state.js';
+import { LoadedPolicyStateSchema, PolicyAdmissionSchema, PolicyChangesSchema } from './policy-state.js';
 import { RecoveryReportSchema } from './recovery.js';
 import { RelayChunkSchema, RelayRequestSchema, RelayResponseSchema } from './relay.js';
 import { BrowserStatusSchema } from './status.js';
@@ -67,6 +67,11 @@ export const HOST_METHODS = {
   },
   'policy.save': {
     payload: PolicyChangesSchema,
+    result: z.object({ savedAt: z.number().int() }),
+  },
+  /** The write-ahead of one dispatch; committed before the reply. */
+  'policy.admit': {
+    payload: PolicyAdmissionSchema,
     result: z.object({ savedAt: z.number().int() }),
   },
   'journal.record': {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClientIdSchema, PlatformIdSchema } from './platforms.js';
+import { ClientIdSchema, PlatformIdSchema, TargetSchema, type Target } from './platforms.js';
 
 /**
  * What the policy engine persists, entry by entry, so a save touches only what changed.
@@ -9,6 +9,9 @@ import { ClientIdSchema, PlatformIdSchema } from './platforms.js';
 export const POLICY_STATE_VERSION = 1 as const;
 
 const EpochMs = z.number().int().min(0);
+/** The caps of a target's in-flight list and a platform's stored window. */
+const MAX_IN_FLIGHT = 64;
+const MAX_DISPATCHES = 10_000;
 
 export const CircuitStateSchema = z.enum(['closed', 'half_open', 'open']);
 export type CircuitState = z.infer<typeof CircuitStateSchema>;
@@ -51,17 +54,42 @@ export const PersistedTargetSchema = z.object({
   lastStaleSweepReason: z.string().max(64).nullable(),
   lastStaleSweepRequestId: z.string().max(128).nullable(),
   staleSweepCount: z.number().int().min(0),
-  inFlight: z.array(PersistedLeaseSchema).max(64),
+  inFlight: z.array(PersistedLeaseSchema).max(MAX_IN_FLIGHT),
   updatedAt: EpochMs,
 });
 export type PersistedTarget = z.infer<typeof PersistedTargetSchema>;
+
+/** A target's own fields: its row without the keys, the in-flight list and the save stamp. */
+export type TargetFields = Omit<PersistedTarget, 'version' | 'clientId' | 'platform' | 'inFlight' | 'updatedAt'>;
+
+/** The fields of a target nobody has used yet. */
+export function freshFields(): TargetFields {
+  return {
+    circuitState: 'closed',
+    consecutiveFailures: 0,
+    trips: 0,
+    circuitRetryAt: null,
+    backoffUntil: null,
+    lastBackoffMs: 0,
+    lastError: null,
+    lastSuccessAt: null,
+    lastFailureAt: null,
+    lastActivityAt: null,
+    lastActivityReason: null,
+    lastStaleSweepAt: null,
+    lastStaleSweepIdleMs: null,
+    lastStaleSweepReason: null,
+    lastStaleSweepRequestId: null,
+    staleSweepCount: 0,
+  };
+}
 
 /** One platform's persisted sliding window (one row). */
 export const PersistedPlatformSchema = z.object({
   version: z.literal(POLICY_STATE_VERSION),
   platform: PlatformIdSchema,
   /** Epoch ms of each dispatch still inside the window, oldest first. */
-  dispatches: z.array(EpochMs).max(10_000),
+  dispatches: z.array(EpochMs).max(MAX_DISPATCHES),
   lastDispatchAt: EpochMs.nullable(),
   updatedAt: EpochMs,
 });
@@ -85,16 +113,59 @@ export const LoadedPolicyStateSchema = z.object({
 });
 export type LoadedPolicyState = z.infer<typeof LoadedPolicyStateSchema>;
 
-export const TargetKeySchema = z.object({ clientId: ClientIdSchema, platform: PlatformIdSchema });
-
 /** An incremental save: only what changed since the last one. */
 export const PolicyChangesSchema = z.object({
   targets: z.array(PersistedTargetSchema).default([]),
-  deletedTargets: z.array(TargetKeySchema).default([]),
+  deletedTargets: z.array(TargetSchema).default([]),
   platforms: z.array(PersistedPlatformSchema).default([]),
   system: PersistedSystemSchema.nullable().default(null),
 });
 export type PolicyChanges = z.infer<typeof PolicyChangesSchema>;
+
+/** One dispatch written ahead (`policy.admit`): its lease goes in flight on the target, its time into the platform's window. */
+export const PolicyAdmissionSchema = TargetSchema.extend(PersistedLeaseSchema.omit({ lastActivityAt: true }).shape);
+export type PolicyAdmission = z.infer<typeof PolicyAdmissionSchema>;
+
+/** What the engine hands to `admit()`: the granted lease itself (read at once, never kept). */
+export interface AdmittedLease {
+  readonly requestId: string;
+  readonly target: Readonly<Target>;
+  readonly admittedAt: number;
+  readonly probe: boolean;
+}
+
+/** The payload of `policy.admit` for a lease. */
+export function admissionOf(lease: AdmittedLease): PolicyAdmission {
+  return { clientId: lease.target.clientId, platform: lease.target.platform, requestId: lease.requestId, admittedAt: lease.admittedAt, probe: lease.probe };
+}
+
+/**
+ * The target and platform rows with one admission applied, as the engine would have saved them:
+ * the lease in flight on the target, its time in the window (sorted, no duplicate). A stored row
+ * that does not pass its schema is replaced by a fresh one: the engine would drop it on restore anyway.
+ * At the schema's caps the oldest entries give way.
+ */
+export function applyAdmission(storedTarget: unknown, storedPlatform: unknown, a: PolicyAdmission): { target: PersistedTarget; platform: PersistedPlatform } {
+  const t = PersistedTargetSchema.safeParse(storedTarget);
+  const target: PersistedTarget = t.success
+    ? t.data
+    : { version: POLICY_STATE_VERSION, clientId: a.clientId, platform: a.platform, ...freshFields(), inFlight: [], updatedAt: a.admittedAt };
+  if (!target.inFlight.some((l) => l.requestId === a.requestId)) {
+    target.inFlight = [...target.inFlight, { requestId: a.requestId, admittedAt: a.admittedAt, lastActivityAt: a.admittedAt, probe: a.probe }].slice(-MAX_IN_FLIGHT);
+  }
+  target.lastActivityAt = Math.max(target.lastActivityAt ?? 0, a.admittedAt);
+  if (target.lastActivityAt === a.admittedAt) target.lastActivityReason = 'admitted';
+  target.updatedAt = Math.max(target.updatedAt, a.admittedAt);
+
+  const p = PersistedPlatformSchema.safeParse(storedPlatform);
+  const platform: PersistedPlatform = p.success ? p.data : { version: POLICY_STATE_VERSION, platform: a.platform, dispatches: [], lastDispatchAt: null, updatedAt: a.admittedAt };
+  if (!platform.dispatches.includes(a.admittedAt)) {
+    platform.dispatches = [...platform.dispatches, a.admittedAt].sort((x, y) => x - y).slice(-MAX_DISPATCHES);
+  }
+  platform.lastDispatchAt = Math.max(platform.lastDispatchAt ?? 0, a.admittedAt);
+  platform.updatedAt = Math.max(platform.updatedAt, a.admittedAt);
+  return { target, platform };
+}
 
 /** How the engine persists; implemented over native messaging, storage.local, or SQLite in tests. */
 export interface PolicyPersistence {
@@ -102,4 +173,10 @@ export interface PolicyPersistence {
   load(): Promise<LoadedPolicyState>;
   /** Stores the changed entries; resolves once they are durable. */
   save(changes: PolicyChanges): Promise<void>;
+  /**
+   * The write-ahead of one dispatch, called before the lease is handed out. Takes what it needs
+   * from the lease synchronously and never throws; the engine does not wait for it. The same
+   * dispatch also reaches save() with the next debounced rows, so a lost admit is made good there.
+   */
+  admit(lease: AdmittedLease): void;
 }

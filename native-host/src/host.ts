@@ -112,6 +112,14 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     };
   };
 
+  /** Commits one policy write, stamped now, and remembers it as the last save. */
+  const policyWrite = (write: (policy: PolicyStore, at: number) => void): { savedAt: number } => {
+    const savedAt = opts.now();
+    write(need().policy, savedAt);
+    lastSavedAt = savedAt;
+    return { savedAt };
+  };
+
   const handlers: MethodHandlers<typeof HOST_METHODS> = {
     ping: () => ({ hostVersion: HOST_VERSION, schemaVersion: store?.db.schemaVersion ?? LATEST_SCHEMA_VERSION }),
     hello: (payload) => {
@@ -121,12 +129,8 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       return { hostVersion: HOST_VERSION, schemaVersion: s.db.schemaVersion, dbPath: s.db.path, recovery: s.recovery, api: apiInfo, policy: readPolicy().state };
     },
     'policy.load': (payload) => need().policy.loadPage(payload.cursor, payload.limit, MAX_HOST_TO_EXTENSION_BYTES - ENVELOPE_ALLOWANCE_BYTES),
-    'policy.save': (payload) => {
-      const savedAt = opts.now();
-      need().policy.save(payload, savedAt);
-      lastSavedAt = savedAt;
-      return { savedAt };
-    },
+    'policy.save': (payload) => policyWrite((policy, at) => policy.save(payload, at)),
+    'policy.admit': (payload) => policyWrite((policy, at) => policy.admit(payload, at)),
     'journal.record': (payload) => {
       need().journal.record(payload.entries);
       return { recorded: payload.entries.length };

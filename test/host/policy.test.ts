@@ -37,6 +37,31 @@ describe('policy state through the host', () => {
     }
   });
 
+  it('commits a written-ahead admission before its reply: it survives a kill -9 right after', async () => {
+    const first = startHost();
+    const dataDir = first.dataDir;
+    try {
+      await first.request('policy.save', { targets: [persistedTarget('claude', 'a', { trips: 1 })], platforms: [persistedPlatform('claude', [5])] });
+      await first.request('policy.admit', { clientId: 'a', platform: 'claude', requestId: 'r1', admittedAt: 9, probe: false });
+      first.kill('SIGKILL');
+      await first.exited;
+      const second = startHost({ dataDir });
+      try {
+        const all = await loadAll(second);
+        expect(all.targets).toEqual([
+          persistedTarget('claude', 'a', { trips: 1, inFlight: [{ requestId: 'r1', admittedAt: 9, lastActivityAt: 9, probe: false }], lastActivityAt: 9, lastActivityReason: 'admitted', updatedAt: 9 }),
+        ]);
+        expect(all.platforms).toEqual([{ ...persistedPlatform('claude', [5, 9]), updatedAt: 9 }]);
+        // A malformed admission is refused by its schema, with the field named.
+        await expect(second.request('policy.admit', { clientId: 'a', platform: 'claude', requestId: '', admittedAt: 10, probe: false })).rejects.toMatchObject({ code: 'bad_payload' });
+      } finally {
+        await second.dispose();
+      }
+    } finally {
+      await first.dispose();
+    }
+  });
+
   it('pages a state of several MiB so every reply frame stays under 1 MiB', async () => {
     const host = startHost();
     try {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConductorError } from '../../../shared/errors.js';
 import type { JournalEntry } from '../../../shared/journal.js';
 import type { HostMethod, HostPayload } from '../../../shared/messages.js';
@@ -26,6 +26,8 @@ const journalRow = (): JournalEntry => ({
   errorCode: null,
   admission: null,
 });
+/** A granted lease as the engine hands it to admit(). */
+const admitted = { requestId: 'r1', target: { clientId: 'a', platform: 'claude' }, admittedAt: 1, probe: false };
 const system = { version: 1 as const, paused: true, pauseReason: 'lunch', pausedAt: 5, updatedAt: 5 };
 
 /** A host whose policy rows live in a map, paged like the real one. */
@@ -33,6 +35,7 @@ class Host implements PolicyHost {
   connected = false;
   failSaves = false;
   readonly saves: unknown[] = [];
+  readonly admits: unknown[] = [];
   readonly loads: unknown[] = [];
   /** The type of every request, in the order it reached the (FIFO) port. */
   readonly frames: string[] = [];
@@ -42,9 +45,9 @@ class Host implements PolicyHost {
   async request<M extends HostMethod>(type: M, payload: HostPayload<M>): Promise<never> {
     if (!this.connected) throw new ConductorError('host_unavailable', 'gone');
     this.frames.push(type);
-    if (type === 'policy.save') {
+    if (type === 'policy.save' || type === 'policy.admit') {
       if (this.failSaves) throw new ConductorError('timeout', 'slow');
-      this.saves.push(payload);
+      (type === 'policy.save' ? this.saves : this.admits).push(payload);
       return { savedAt: 1234 } as never;
     }
     if (type === 'journal.record') return {} as never;
@@ -137,7 +140,7 @@ describe('PolicyMirror', () => {
     expect(host.saves.at(-1)).toEqual({ targets: [target('a'), target('b')], deletedTargets: [], platforms: [], system: null });
   });
 
-  it('posts policy.save inside save(), before any await: ahead of the journal row the relay writes next', async () => {
+  it('posts policy.admit inside admit(), before any await: ahead of the journal row the relay writes next', async () => {
     const browser = new FakeBrowser();
     const host = new Host();
     const mirror = new PolicyMirror(browser, host);
@@ -145,13 +148,33 @@ describe('PolicyMirror', () => {
     host.connected = true;
     await mirror.syncWithHost();
     host.frames.length = 0;
-    // What an admission does: the engine hands its dispatch to save() without awaiting it, then the
+    // What an admission does: the engine hands the lease to admit() without waiting, then the
     // relay awaits the journal's write-ahead row over the same port before it dispatches.
-    const saved = mirror.save({ targets: [target('a')], deletedTargets: [], platforms: [platform([10])], system: null });
+    mirror.admit(admitted);
     await new JournalWriter(host).writeAhead(journalRow());
-    expect(host.frames).toEqual(['policy.save', 'journal.record']);
-    await saved;
-    expect(browser.storage.get('conductorFx.policy.target.claude/a')).toEqual(target('a'));
+    expect(host.frames).toEqual(['policy.admit', 'journal.record']);
+    expect(host.admits).toEqual([{ clientId: 'a', platform: 'claude', requestId: 'r1', admittedAt: 1, probe: false }]);
+    // storage.local gets the dispatch with the engine's next (debounced) save of the rows, not from admit.
+    expect(browser.storage.size).toBe(0);
+  });
+
+  it('sends no admit while the host is behind, and answers a refused admit with a full sync', async () => {
+    const browser = new FakeBrowser();
+    const host = new Host();
+    const engine = new Engine({ targets: [target('a')], platforms: [], system: null });
+    const mirror = new PolicyMirror(browser, host);
+    mirror.attach(engine);
+    host.connected = true;
+    // Connected but not synced yet: the sync will push the state that holds this dispatch.
+    mirror.admit(admitted);
+    expect(host.frames).toEqual([]);
+    await mirror.syncWithHost();
+    host.failSaves = true;
+    mirror.admit(admitted);
+    host.failSaves = false;
+    await vi.waitFor(() => expect(engine.reconciled).toHaveLength(2));
+    await mirror.whenSynced();
+    expect(host.frames.slice(-3)).toEqual(['policy.admit', 'policy.load', 'policy.save']);
   });
 
   it('does nothing on a sync before the engine is attached, and keeps storage writes when the host fails', async () => {

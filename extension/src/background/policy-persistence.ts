@@ -1,8 +1,10 @@
 import type { HostMethod, HostPayload, HostResult } from '../../../shared/messages.js';
 import {
+  admissionOf,
   PersistedPlatformSchema,
   PersistedSystemSchema,
   PersistedTargetSchema,
+  type AdmittedLease,
   type LoadedPolicyState,
   type PolicyChanges,
   type PolicyPersistence,
@@ -78,15 +80,35 @@ export class PolicyMirror implements PolicyPersistence {
     });
   }
 
+  /**
+   * The write-ahead of one dispatch: posts policy.admit now, synchronously (same FIFO argument as
+   * save()). storage.local gets the dispatch with the engine's next debounced save of the rows; a
+   * host that is behind gets it with the next sync. A refused admit makes the host behind: the sync
+   * that follows pushes everything.
+   */
+  admit(lease: AdmittedLease): void {
+    if (this.hostBehind || !this.host.connected) return;
+    void this.posted(this.host.request('policy.admit', admissionOf(lease))).then((ok) => {
+      if (ok) return;
+      this.hostBehind = true;
+      if (this.host.connected && !this.syncQueued) void this.syncWithHost();
+    });
+  }
+
   /** Posts one policy.save now; resolves to whether the host committed it (never rejects). */
   private postSave(changes: PolicyChanges): Promise<boolean> {
-    return this.host.request('policy.save', changes).then(
+    return this.posted(this.host.request('policy.save', changes));
+  }
+
+  /** Whether a posted write was committed by the host (noted as the last save); never rejects. */
+  private posted(reply: Promise<{ savedAt: number }>): Promise<boolean> {
+    return reply.then(
       ({ savedAt }) => {
         this.host.noteSaved(savedAt);
         return true;
       },
       (err: unknown) => {
-        this.log?.('policy save to the host failed; a sync pushes everything', { error: String(err) });
+        this.log?.('policy write to the host failed; a sync pushes everything', { error: String(err) });
         return false;
       },
     );

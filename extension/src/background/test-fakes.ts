@@ -175,6 +175,7 @@ export class FakeHost {
       hello: () => helloResult(),
       'policy.load': () => ({ targets: [], platforms: [], system: null, nextCursor: null }),
       'policy.save': () => ({ savedAt: 1_700_000_000_500 }),
+      'policy.admit': () => ({ savedAt: 1_700_000_000_500 }),
       'journal.record': (p) => ({ recorded: p.entries.length }),
       'journal.list': () => ({ entries: [] }),
       'journal.get': () => ({ entry: null }),

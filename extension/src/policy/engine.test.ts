@@ -515,7 +515,7 @@ describe('PolicyEngine: views', () => {
 });
 
 describe('PolicyEngine: persistence', () => {
-  it('writes the admission ahead: save() gets the dispatch before the lease is handed out, on either path', async () => {
+  it('writes the admission ahead: admit() gets the lease before it is handed out, on either path; the rows follow debounced', async () => {
     const clock = new FakeClock();
     const events: string[] = [];
     const saves: PolicyChanges[] = [];
@@ -527,6 +527,7 @@ describe('PolicyEngine: persistence', () => {
         // Never durable here: the engine must not wait for it (durability is the adapter's, see engine.ts).
         return new Promise<void>(() => {});
       },
+      admit: (lease) => events.push(`admit ${lease.requestId} at ${lease.admittedAt}${lease.probe ? ' probe' : ''}`),
     };
     const engine = new PolicyEngine({ config: config(), persistence: handedOff, clock });
     await engine.initialize();
@@ -537,29 +538,45 @@ describe('PolicyEngine: persistence', () => {
           return lease;
         }),
       );
+    const t0 = clock.now();
     // The fast path: nothing to wait for.
     const first = follow('r1');
     // The slow path: queued behind r1's slot, admitted when r1 completes.
     const second = follow('r2');
-    expect(events).toEqual(['save r1']);
-    expect(saves[0]?.targets[0]?.inFlight).toEqual([{ requestId: 'r1', admittedAt: clock.now(), lastActivityAt: clock.now(), probe: false }]);
-    expect(saves[0]?.platforms[0]?.dispatches).toEqual([clock.now()]);
+    expect(events).toEqual([`admit r1 at ${t0}`]);
     await clock.advance(0);
     expect(first.value?.requestId).toBe('r1');
     expect(second.done).toBe(false);
     first.value?.complete({ status: 'success' });
     await clock.advance(0);
     expect(second.value?.requestId).toBe('r2');
-    expect(events).toEqual(['save r1', 'lease r1', 'save r2', 'lease r2']);
+    expect(events).toEqual([`admit r1 at ${t0}`, 'lease r1', `admit r2 at ${t0}`, 'lease r2']);
+    // The debounced save then carries the same state as rows.
+    await clock.advance(25);
+    expect(events.at(-1)).toBe('save r2');
+    expect(saves[0]?.targets[0]?.inFlight).toEqual([{ requestId: 'r2', admittedAt: t0, lastActivityAt: t0, probe: false }]);
+    expect(saves[0]?.platforms[0]?.dispatches).toEqual([t0, t0]);
   });
 
-  it('keeps the lease when its save fails, warns, and saves the rows again', async () => {
+  it('a crash right after admission, before any save: the admit alone keeps the dispatch counted and the lease interrupted', async () => {
+    const first = await setup({ rateLimit: { requestsPerMinutePerPlatform: 1 } });
+    const lease = await first.engine.beginRequest(T, 'r1');
+    expect(first.persistence.saves).toHaveLength(0);
+    expect(first.persistence.admits.map((a) => a.requestId)).toEqual(['r1']);
+    first.engine.dispose();
+    const second = await setup({ rateLimit: { requestsPerMinutePerPlatform: 1 } }, { persistence: first.persistence.reopen(), clock: first.clock.restarted(10_000) });
+    expect(second.interrupted).toEqual([{ requestId: 'r1', target: T, admittedAt: lease.admission.admittedAt }]);
+    expect((await rejection(second.engine.beginRequest(T, 'r2', { maxWaitMs: 0 }))).details).toEqual({ retry_after_ms: 50_000 });
+  });
+
+  it('keeps the lease when its admit is lost and its save fails, warns, and saves the rows again', async () => {
     const { engine, clock, persistence, warnings } = await setup();
     persistence.failWith = new ConductorError('host_unavailable', 'no host');
     const lease = await engine.beginRequest(T, 'r1');
     expect(lease.done).toBe(false);
     expect(targetOf(engine).inFlight).toBe(1);
-    await clock.advance(0);
+    expect(persistence.admits).toHaveLength(0);
+    await clock.advance(25);
     expect(warnings).toEqual(['policy state save failed; will retry']);
     expect(persistence.saves).toHaveLength(0);
     persistence.failWith = null;
@@ -665,7 +682,11 @@ describe('PolicyEngine: persistence', () => {
     const persistence = new MemoryPersistence();
     const clock = new FakeClock();
     let failLoad = true;
-    const flaky: PolicyPersistence = { load: () => (failLoad ? Promise.reject(new Error('no host')) : persistence.load()), save: (c) => persistence.save(c) };
+    const flaky: PolicyPersistence = {
+      load: () => (failLoad ? Promise.reject(new Error('no host')) : persistence.load()),
+      save: (c) => persistence.save(c),
+      admit: (l) => persistence.admit(l),
+    };
     const engine = new PolicyEngine({ config: config(), persistence: flaky, clock });
     await expect(engine.initialize()).rejects.toThrow('no host');
     failLoad = false;

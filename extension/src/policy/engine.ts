@@ -1,4 +1,3 @@
-import type { Admission } from '../../../shared/admission.js';
 import { ConductorError, ERROR_TABLE } from '../../../shared/errors.js';
 import { ClientIdSchema, PlatformIdSchema, targetKey, type Target } from '../../../shared/platforms.js';
 import { validatePolicyConfig, type PolicyConfig } from '../../../shared/policy-config.js';
@@ -8,6 +7,7 @@ import {
   type PersistedLease,
   type PersistedSystem,
   type PersistedTarget,
+  type TargetFields,
 } from '../../../shared/policy-state.js';
 import type { PolicySnapshot } from '../../../shared/status.js';
 import { backoffDeadline, clampRetryAfterMs, nextBackoffMs } from './backoff.js';
@@ -19,7 +19,7 @@ import { RateWindow, rateLimitFor } from './rate-window.js';
 import { mergePlatform, mergeSystem, mergeTarget } from './reconcile.js';
 import { restoreState, type RestoredState } from './restore.js';
 import { activityMono, findStale, reclaimBoundMs, StaleSweeper } from './stale-sweep.js';
-import { EngineLease, fieldsOf, TargetState, type LeaseOwner, type PendingAdmission, type TargetFields } from './target-state.js';
+import { EngineLease, fieldsOf, NO_DELAYS, TargetState, type LeaseOwner, type PendingAdmission, type StageDelays } from './target-state.js';
 import type {
   BeginOptions,
   InterruptedLease,
@@ -37,6 +37,12 @@ const MAX_REQUEST_ID = 128;
 
 /** Cuts a string to a persisted field's limit. */
 const cut = (s: string, max: number): string => (s.length > max ? s.slice(0, max) : s);
+
+// The refusals of beginRequest's first checks, built out of line so the hot path stays small enough to inline.
+const validRequestId = (id: unknown): boolean => typeof id === 'string' && id.length > 0 && id.length <= MAX_REQUEST_ID;
+const badRequestId = (): ConductorError => new ConductorError('bad_payload', `requestId must be 1 to ${MAX_REQUEST_ID} characters`);
+const abortedBefore = (): ConductorError => new ConductorError('cancelled', 'the caller aborted before admission');
+const duplicate = (id: string): ConductorError => new ConductorError('duplicate_request', `request ${id} is already admitted or waiting for this target`);
 
 function sameFields(a: TargetFields, b: TargetFields): boolean {
   for (const key of Object.keys(a) as (keyof TargetFields)[]) {
@@ -62,7 +68,7 @@ function validConfig(raw: unknown): PolicyConfig {
  * The policy engine: decides when a relayed request may go out. Admission runs, in order:
  * target validation, circuit breaker (with a single half-open probe), per-target concurrency (FIFO
  * waiters), backoff, the platform's sliding window and spacing, then jitter; the dispatch is written
- * ahead: handed to persistence.save() before the lease is handed out. Pure: time, timers, chance
+ * ahead: handed to persistence.admit() before the lease is handed out. Pure: time, timers, chance
  * and storage are injected. When nothing has to wait, admission is synchronous.
  */
 export class PolicyEngine implements PolicyEngineApi {
@@ -181,48 +187,51 @@ export class PolicyEngine implements PolicyEngineApi {
   // ---- admission -------------------------------------------------------------------------------
 
   beginRequest(target: Target, requestId: string, options?: BeginOptions): Promise<Lease> {
-    if (!this.ready) {
-      if (this.disposed) return Promise.reject(new ConductorError('cancelled', 'the policy engine stopped'));
-      if (this.initializing !== null) return this.initializing.then(() => this.beginRequest(target, requestId, options));
-      return Promise.reject(new ConductorError('internal_error', 'the policy engine was used before initialize()'));
-    }
+    if (!this.ready) return this.beginBeforeReady(target, requestId, options);
     try {
-      return this.begin(target, requestId, options);
+      const ts = this.targetFor(target);
+      if (!validRequestId(requestId)) throw badRequestId();
+      if (options !== undefined && options.signal?.aborted === true) throw abortedBefore();
+      if (this.system.paused) throw this.pausedError();
+      if (ts.has(requestId)) throw duplicate(requestId);
+      const now = this.clock.now();
+      // Fast path: the circuit closed and nothing to wait for; the rest (and every refusal) in admitLater.
+      if (ts.fields.circuitState === 'closed' && this.nothingToWait(ts, now)) return Promise.resolve(this.dispatch(ts, requestId, false, now, NO_DELAYS));
+      return this.admitLater(ts, requestId, options, now);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  private begin(target: Target, requestId: string, options: BeginOptions | undefined): Promise<Lease> {
-    const ts = this.targetFor(target);
-    if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > MAX_REQUEST_ID) {
-      throw new ConductorError('bad_payload', `requestId must be 1 to ${MAX_REQUEST_ID} characters`);
-    }
-    const signal = options?.signal;
-    if (signal?.aborted === true) throw new ConductorError('cancelled', 'the caller aborted before admission');
-    if (this.system.paused) throw this.pausedError();
-    if (ts.has(requestId)) throw new ConductorError('duplicate_request', `request ${requestId} is already admitted or waiting for this target`);
+  /** Before initialize() has finished: wait for it, or refuse when the engine stopped or was never initialized. */
+  private beginBeforeReady(target: Target, requestId: string, options: BeginOptions | undefined): Promise<Lease> {
+    if (this.disposed) return Promise.reject(new ConductorError('cancelled', 'the policy engine stopped'));
+    if (this.initializing !== null) return this.initializing.then(() => this.beginRequest(target, requestId, options));
+    return Promise.reject(new ConductorError('internal_error', 'the policy engine was used before initialize()'));
+  }
 
-    const now = this.clock.now();
+  /** No backoff, a free slot on the target and in the platform window, no jitter to sleep, nobody ahead. */
+  private nothingToWait(ts: TargetState, now: number): boolean {
+    const backoffUntil = ts.fields.backoffUntil;
+    return this.jitterOff && (backoffUntil === null || backoffUntil <= now) && ts.queue.length === 0 && ts.active < this.maxInFlight && ts.window.nextSlotAt(now) === null;
+  }
+
+  /** Admission when a stage may make the caller wait: a maxWaitMs refusal now, else a queued waiter. */
+  private admitLater(ts: TargetState, requestId: string, options: BeginOptions | undefined, now: number): Promise<Lease> {
     const gate = gateCircuit(ts.fields, now, ts.probe !== null);
     if (gate.kind === 'open') throw this.circuitOpenError(gate.retryAfterMs);
     if (gate.kind === 'busy') throw this.probeBusyError(ts);
 
     const maxWaitMs = options?.maxWaitMs;
     const deadline = maxWaitMs === undefined || maxWaitMs === null ? null : now + Math.max(0, maxWaitMs);
-    const backoffUntil = ts.fields.backoffUntil !== null && ts.fields.backoffUntil > now ? ts.fields.backoffUntil : null;
-    const nextSlot = ts.window.nextSlotAt(now);
     if (deadline !== null) {
+      const backoffUntil = ts.fields.backoffUntil;
       if (backoffUntil !== null && backoffUntil > deadline) throw this.backoffError(backoffUntil - now);
+      const nextSlot = ts.window.nextSlotAt(now);
       if (nextSlot !== null && nextSlot > deadline) throw this.rateError(nextSlot - now);
     }
     const probe = gate.kind === 'probe';
     if (probe) this.designateProbe(ts, requestId);
-
-    // Fast path: nothing to wait for and no jitter to sleep.
-    if (this.jitterOff && backoffUntil === null && nextSlot === null && ts.queue.length === 0 && ts.active < this.maxInFlight) {
-      return Promise.resolve(this.dispatch(ts, requestId, probe, now, 0, 0, 0, 0));
-    }
 
     const waiter = new Waiter<Lease>(this.clock);
     const p: PendingAdmission = {
@@ -244,25 +253,34 @@ export class PolicyEngine implements PolicyEngineApi {
     };
     // With maxWaitMs, the queue is bounded by it too (plus the longest jitter, which it does not cover).
     const giveUpMs = deadline === null ? this.config.concurrency.waiterTimeoutMs : Math.min(this.config.concurrency.waiterTimeoutMs, deadline - now + this.config.jitter.maxMs);
-    waiter.arm(giveUpMs, signal, (err) => this.fail(p, err));
+    waiter.arm(giveUpMs, options?.signal, (err) => this.fail(p, err));
     ts.queue.push(p);
     this.pump(ts);
     this.notify();
     return waiter.promise;
   }
 
-  /** The target's live state, created on first sight (unless `create` is false) after validating it. */
-  private targetFor(target: Target): TargetState;
-  private targetFor(target: Target, create: false): TargetState | undefined;
-  private targetFor(target: Target, create = true): TargetState | undefined {
+  /** The target's live state, created on first sight (after validating it). */
+  private targetFor(target: Target): TargetState {
+    return this.knownTarget(target) ?? this.createTarget(target);
+  }
+
+  /** The live state of a target seen before; a target that is not an object is refused. */
+  private knownTarget(target: Target): TargetState | undefined {
     if (typeof target !== 'object' || target === null) throw new ConductorError('invalid_target', 'a target {clientId, platform} is required');
-    const known = this.targets.get(target.platform)?.get(target.clientId);
-    if (known !== undefined) return known;
+    return this.targets.get(target.platform)?.get(target.clientId);
+  }
+
+  /** Validates a target's ids (invalid_target naming the field). */
+  private static validateTarget(target: Target): void {
     const client = ClientIdSchema.safeParse(target.clientId);
     if (!client.success) throw new ConductorError('invalid_target', `clientId: ${client.error.issues[0]?.message ?? 'invalid'}`, { field: 'clientId' });
     const platform = PlatformIdSchema.safeParse(target.platform);
     if (!platform.success) throw new ConductorError('invalid_target', `platform: ${platform.error.issues[0]?.message ?? 'invalid'}`, { field: 'platform' });
-    if (!create) return undefined;
+  }
+
+  private createTarget(target: Target): TargetState {
+    PolicyEngine.validateTarget(target);
     const ts = new TargetState(targetKey(target), target, this.windowFor(target.platform));
     let byClient = this.targets.get(ts.target.platform);
     if (byClient === undefined) {
@@ -352,7 +370,8 @@ export class PolicyEngine implements PolicyEngineApi {
     p.slotted = false;
     const waited = this.clock.monotonic() - p.startMono;
     const queueDelayMs = Math.max(0, waited - p.backoffDelayMs - p.rateLimitDelayMs - p.jitterDelayMs);
-    p.waiter.resolve(this.dispatch(ts, p.requestId, ts.probe === p.requestId, now, queueDelayMs, p.backoffDelayMs, p.rateLimitDelayMs, p.jitterDelayMs));
+    const delays: StageDelays = { queueDelayMs, backoffDelayMs: p.backoffDelayMs, rateLimitDelayMs: p.rateLimitDelayMs, jitterDelayMs: p.jitterDelayMs };
+    p.waiter.resolve(this.dispatch(ts, p.requestId, ts.probe === p.requestId, now, delays));
   }
 
   private sleep(p: PendingAdmission, kind: 'backoff' | 'rate' | 'jitter', ms: number): void {
@@ -408,32 +427,23 @@ export class PolicyEngine implements PolicyEngineApi {
   }
 
   /**
-   * Records the dispatch, creates the lease and hands both to persistence.save() before returning
-   * the lease (write-ahead). The save is not awaited: durability before anything goes out comes from
-   * the adapter. PolicyMirror posts the policy.save frame synchronously inside save(), and the relay
-   * awaits the host's commit of the journal's `admitted` row, sent later over the same FIFO native
-   * port, before it dispatches; the host commits frames in order, so the dispatch is durable first.
-   * A save that fails is warned about and retried by the writer; the lease stays valid.
+   * Records the dispatch, creates the lease and hands it to persistence.admit() before returning it
+   * (write-ahead: the lease itself is the record, so admitting builds no rows). The admit is not
+   * awaited: durability before anything goes out comes from the adapter. PolicyMirror posts the
+   * policy.admit frame synchronously inside admit(), and the relay awaits the host's commit of the
+   * journal's `admitted` row, sent later over the same FIFO native port, before it dispatches; the
+   * host commits frames in order, so the dispatch is durable first. The target and window are also
+   * marked dirty: their next debounced save carries the same dispatch, should the admit be lost.
    */
-  private dispatch(
-    ts: TargetState,
-    requestId: string,
-    probe: boolean,
-    now: number,
-    queueDelayMs: number,
-    backoffDelayMs: number,
-    rateLimitDelayMs: number,
-    jitterDelayMs: number,
-  ): EngineLease {
+  private dispatch(ts: TargetState, requestId: string, probe: boolean, now: number, delays: StageDelays): EngineLease {
     ts.window.record(now);
-    const admission: Admission = { admittedAt: now, queueDelayMs, backoffDelayMs, rateLimitDelayMs, jitterDelayMs, probe };
-    const lease = new EngineLease(requestId, ts.target, admission, ts, this.owner);
+    const lease = new EngineLease(requestId, ts.target, now, probe, delays, ts, this.owner);
     ts.leases.push(lease);
     ts.fields.lastActivityAt = now;
     ts.fields.lastActivityReason = 'admitted';
     this.writer.markTarget(ts);
     this.writer.markPlatform(ts.window);
-    this.writer.handOff(now);
+    this.writer.admit(lease);
     this.notify();
     return lease;
   }
@@ -443,8 +453,8 @@ export class PolicyEngine implements PolicyEngineApi {
   private readonly owner: LeaseOwner = {
     touched: (lease, reason) => {
       const now = this.clock.now();
-      lease.lastActivityMono = Number.NaN;
-      lease.lastActivityAt = now;
+      lease.lastActivityMono = null;
+      lease.touchedAt = now;
       lease.lastActivityReason = cut(reason, 64);
       // Not marked dirty: activity is saved with the next change of the target (a stream would
       // otherwise write a row per chunk); the stale sweep runs on the in-memory time.
@@ -526,8 +536,11 @@ export class PolicyEngine implements PolicyEngineApi {
 
   resetTarget(target: Target): boolean {
     // Validates like an admission, but never creates a target: a reset of an unknown client is a no-op.
-    const ts = this.targetFor(target, false);
-    if (ts === undefined) return false;
+    const ts = this.knownTarget(target);
+    if (ts === undefined) {
+      PolicyEngine.validateTarget(target);
+      return false;
+    }
     const f = ts.fields;
     recordCircuitSuccess(f);
     f.backoffUntil = null;

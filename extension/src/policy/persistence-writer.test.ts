@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PersistedPlatform, PersistedSystem, PersistedTarget, PolicyChanges, PolicyPersistence } from '../../../shared/policy-state.js';
+import type { AdmittedLease, PersistedPlatform, PersistedSystem, PersistedTarget, PolicyChanges, PolicyPersistence } from '../../../shared/policy-state.js';
 import { PersistenceWriter, type Persistable } from './persistence-writer.js';
 import { FakeClock } from './test-clock.js';
 import { MemoryPersistence, storedPlatform, storedTarget } from './test-persistence.js';
@@ -15,6 +15,8 @@ function target(clientId: string): Persistable<PersistedTarget> & { failures: nu
 }
 
 const platform = (name: string): Persistable<PersistedPlatform> => ({ dirty: false, toRow: (now) => storedPlatform({ platform: name, updatedAt: now }) });
+
+const lease = (requestId: string): AdmittedLease => ({ requestId, target: { clientId: 'agent', platform: 'claude' }, admittedAt: 7, probe: false });
 
 const keysOf = (c: PolicyChanges) => ({ targets: c.targets.map((t) => t.clientId), platforms: c.platforms.map((p) => p.platform), system: c.system !== null });
 
@@ -62,14 +64,16 @@ describe('PersistenceWriter', () => {
         order.push(`start ${keysOf(changes).targets.join(',')}`);
         return new Promise<void>((resolve) => releases.push(resolve));
       },
+      admit: (lease) => order.push(`admit ${lease.requestId}`),
     };
     const writer = new PersistenceWriter(slow, clock, 25, systemRow, noMarkAll, undefined);
     writer.markTarget(target('a'));
-    writer.handOff(1);
+    void writer.flush();
+    writer.admit(lease('r1'));
     writer.markTarget(target('b'));
     writer.markTarget(target('c'));
-    writer.handOff(2);
-    expect(order).toEqual(['start a', 'start b,c']);
+    void writer.flush();
+    expect(order).toEqual(['start a', 'admit r1', 'start b,c']);
     // Nothing dirty: flush waits for the latest save handed off.
     let flushed = false;
     const flush = writer.flush().then(() => (flushed = true));
@@ -78,7 +82,7 @@ describe('PersistenceWriter', () => {
     expect(flushed).toBe(false);
     releases.shift()?.();
     await flush;
-    expect(order).toEqual(['start a', 'start b,c']);
+    expect(order).toEqual(['start a', 'admit r1', 'start b,c']);
   });
 
   it('warns on a failed save, marks everything dirty again and retries after a pause', async () => {
@@ -104,23 +108,26 @@ describe('PersistenceWriter', () => {
     expect(store.saves.map(keysOf)).toEqual([{ targets: ['a'], platforms: ['claude'], system: false }]);
   });
 
-  it('hands an admission off at its own time, without waiting for durability', async () => {
+  it('hands an admission to admit() at once and only that: no rows, no timer; a throwing admit is warned about', async () => {
     const clock = new FakeClock();
-    const saves: PolicyChanges[] = [];
-    const never: PolicyPersistence = {
+    const store = new MemoryPersistence();
+    const warnings: string[] = [];
+    const writer = new PersistenceWriter(store, clock, 25, systemRow, noMarkAll, { warn: (m) => warnings.push(m) });
+    writer.admit(lease('r1'));
+    expect(store.admits).toEqual([{ clientId: 'agent', platform: 'claude', requestId: 'r1', admittedAt: 7, probe: false }]);
+    expect(store.saves).toHaveLength(0);
+    expect(clock.pendingTimers).toBe(0);
+
+    const broken: PolicyPersistence = {
       load: async () => ({ targets: [], platforms: [], system: null }),
-      save: (changes) => {
-        saves.push(changes);
-        return new Promise<void>(() => {});
+      save: async () => {},
+      admit: () => {
+        throw new Error('port closed');
       },
     };
-    const writer = new PersistenceWriter(never, clock, 25, systemRow, noMarkAll, undefined);
-    writer.handOff(1);
-    expect(saves).toHaveLength(0);
-    writer.markTarget(target('a'));
-    writer.handOff(12_345);
-    expect(saves.map(keysOf)).toEqual([{ targets: ['a'], platforms: [], system: false }]);
-    expect(saves[0]?.targets[0]?.updatedAt).toBe(12_345);
+    const throwing = new PersistenceWriter(broken, clock, 25, systemRow, noMarkAll, { warn: (m) => warnings.push(m) });
+    expect(() => throwing.admit(lease('r2'))).not.toThrow();
+    expect(warnings).toEqual(['policy admission write-ahead failed; the next save carries it']);
   });
 
   it('turns a save that throws synchronously into a rejection', async () => {
@@ -130,6 +137,7 @@ describe('PersistenceWriter', () => {
       save: () => {
         throw new Error('sync');
       },
+      admit: () => {},
     };
     const writer = new PersistenceWriter(throwing, clock, 25, systemRow, noMarkAll, undefined);
     writer.markTarget(target('a'));

@@ -1,4 +1,4 @@
-import type { PersistedPlatform, PersistedSystem, PersistedTarget, PolicyChanges, PolicyPersistence } from '../../../shared/policy-state.js';
+import type { AdmittedLease, PersistedPlatform, PersistedSystem, PersistedTarget, PolicyChanges, PolicyPersistence } from '../../../shared/policy-state.js';
 import type { PolicyClock, PolicyLog } from './types.js';
 
 /** An entry the writer can save: flagged dirty at most once between saves, its row built at save time. */
@@ -31,12 +31,13 @@ const RETRY_MS = 1_000;
 
 /**
  * Incremental persistence: remembers which targets and platforms changed and saves only their
- * rows, built fresh at save time. Changes are coalesced for `debounceMs`; `handOff()` and
- * `flush()` save at once. Every save is handed to the persistence synchronously, in the order the
- * changes happened (the persistence applies them in that order, see PolicyPersistence), so an
- * admission never waits behind a slow save. A failed save warns and marks every entry dirty again
- * (`markAll`: failures are rare, and a whole re-save needs no record of what each save carried),
- * then retries; the rows are rebuilt from the live state then, so a retry never writes stale data.
+ * rows, built fresh at save time. Changes are coalesced for `debounceMs`; `flush()` saves at once;
+ * an admission is written ahead on its own, as one small record (`admit()`). Every save and admit
+ * is handed to the persistence synchronously, in the order the changes happened (the persistence
+ * applies them in that order), so an admission never waits behind a slow save. A failed save warns
+ * and marks every entry dirty again (`markAll`: failures are rare, and a whole re-save needs no
+ * record of what each save carried), then retries; the rows are rebuilt from the live state then,
+ * so a retry never writes stale data.
  *
  * This runs on every admission, so it allocates little: dirty tracking is a flag plus a list (not
  * a Set), the lists are emptied as their rows are built and reused, and the settle handlers are bound once.
@@ -99,20 +100,25 @@ export class PersistenceWriter {
   };
 
   /**
-   * Hands every dirty row to the persistence now, rows built at `now` (an admission's time, so no
-   * clock read). Does not wait: a failure is warned about and retried (see the class comment).
+   * The write-ahead of one dispatch: handed to persistence.admit() now, not waited for. Its rows are
+   * marked dirty as well, so the next save carries the same dispatch if this one is lost.
    */
-  handOff(now: number): void {
-    if (this.dirty) this.saveNow(now);
+  admit(lease: AdmittedLease): void {
+    try {
+      this.persistence.admit(lease);
+    } catch (err) {
+      this.log?.warn('policy admission write-ahead failed; the next save carries it', { error: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   /** Saves every dirty row now; resolves once they and every save handed off before are durable. */
   flush(): Promise<void> {
-    if (this.dirty) return this.saveNow(this.clock.now());
+    if (this.dirty) return this.saveNow();
     return this.pending === 0 ? RESOLVED : this.latest;
   }
 
-  private saveNow(now: number): Promise<void> {
+  private saveNow(): Promise<void> {
+    const now = this.clock.now();
     const system = this.system;
     this.system = false;
     const changes: PolicyChanges = {

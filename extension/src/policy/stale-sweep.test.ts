@@ -14,7 +14,7 @@ describe('findStale', () => {
   });
 
   it('stamps wall-only activity with its monotonic time on the way', () => {
-    const lease = { done: false, lastActivityAt: 10_000, lastActivityMono: Number.NaN };
+    const lease = { done: false, lastActivityAt: 10_000, lastActivityMono: null };
     expect(findStale([lease], 500, 10_300, 0, 1000)).toEqual([]);
     expect(lease.lastActivityMono).toBe(200);
   });
@@ -22,14 +22,14 @@ describe('findStale', () => {
 
 describe('activityMono', () => {
   it('derives the monotonic time from the wall age while the clocks agree', () => {
-    expect(activityMono({ done: false, lastActivityAt: 9_000, lastActivityMono: Number.NaN }, 5_000, 10_000, 0)).toBe(4_000);
+    expect(activityMono({ done: false, lastActivityAt: 9_000, lastActivityMono: null }, 5_000, 10_000, 0)).toBe(4_000);
   });
 
   it('bounds the age by the interval since the previous sweep when the wall clock jumped', () => {
     // wall jumped an hour forward: the activity still happened after the last sweep at mono 4 000
-    expect(activityMono({ done: false, lastActivityAt: 0, lastActivityMono: Number.NaN }, 5_000, 3_600_000, 4_000)).toBe(4_000);
+    expect(activityMono({ done: false, lastActivityAt: 0, lastActivityMono: null }, 5_000, 3_600_000, 4_000)).toBe(4_000);
     // wall jumped back: age 0, never negative
-    expect(activityMono({ done: false, lastActivityAt: 9_000, lastActivityMono: Number.NaN }, 5_000, 1_000, 4_000)).toBe(5_000);
+    expect(activityMono({ done: false, lastActivityAt: 9_000, lastActivityMono: null }, 5_000, 1_000, 4_000)).toBe(5_000);
   });
 
   it('keeps a stamp once made', () => {

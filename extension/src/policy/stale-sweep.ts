@@ -8,8 +8,8 @@ export interface SweepableLease {
   readonly done: boolean;
   /** Wall ms of the last activity (admission, touch). */
   readonly lastActivityAt: number;
-  /** Monotonic ms of the last activity; NaN until a sweep (or a busy check) stamps it. */
-  lastActivityMono: number;
+  /** Monotonic ms of the last activity; null until a sweep (or a busy check) stamps it. */
+  lastActivityMono: number | null;
 }
 
 /**
@@ -21,7 +21,7 @@ export interface SweepableLease {
  * across a wall-clock jump.
  */
 export function activityMono(lease: SweepableLease, nowMono: number, nowWall: number, sinceMono: number): number {
-  if (Number.isNaN(lease.lastActivityMono)) {
+  if (lease.lastActivityMono === null) {
     const age = Math.min(Math.max(nowWall - lease.lastActivityAt, 0), Math.max(nowMono - sinceMono, 0));
     lease.lastActivityMono = nowMono - age;
   }

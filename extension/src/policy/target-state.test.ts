@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TargetSnapshotSchema } from '../../../shared/status.js';
 import { RateWindow } from './rate-window.js';
-import { EngineLease, fieldsOf, freshFields, TargetState, type LeaseOwner } from './target-state.js';
+import { freshFields } from '../../../shared/policy-state.js';
+import { EngineLease, fieldsOf, NO_DELAYS, TargetState, type LeaseOwner } from './target-state.js';
 import { storedTarget } from './test-persistence.js';
 
 const window = () => new RateWindow('claude', { requestsPerMinutePerPlatform: 6, windowMs: 60_000, minSpacingMs: 0 });
@@ -13,7 +14,7 @@ function withLeases(...ids: string[]) {
     completed: (l, o) => calls.push(`complete ${l.requestId} ${o.status}`),
   };
   const ts = new TargetState('claude/agent', { clientId: 'agent', platform: 'claude' }, window());
-  const leases = ids.map((id, i) => new EngineLease(id, ts.target, { admittedAt: 100 + i, queueDelayMs: 0, backoffDelayMs: 0, rateLimitDelayMs: 0, jitterDelayMs: 0, probe: false }, ts, owner));
+  const leases = ids.map((id, i) => new EngineLease(id, ts.target, 100 + i, false, NO_DELAYS, ts, owner));
   ts.leases.push(...leases);
   return { ts, leases, calls };
 }
@@ -61,6 +62,6 @@ describe('EngineLease', () => {
     lease.touch('late');
     lease.complete({ status: 'failure' });
     expect(calls).toEqual(['touch a activity', 'touch a chunk', 'complete a success']);
-    expect(Number.isNaN(lease.lastActivityMono)).toBe(true);
+    expect(lease.lastActivityMono).toBeNull();
   });
 });

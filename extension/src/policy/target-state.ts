@@ -1,14 +1,10 @@
 import type { Admission } from '../../../shared/admission.js';
-import type { PersistedLease, PersistedTarget } from '../../../shared/policy-state.js';
+import { freshFields, POLICY_STATE_VERSION, type PersistedLease, type PersistedTarget, type TargetFields } from '../../../shared/policy-state.js';
 import type { Target } from '../../../shared/platforms.js';
 import type { TargetSnapshot } from '../../../shared/status.js';
-import { POLICY_STATE_VERSION } from '../../../shared/policy-state.js';
 import { LeaseQueue, type Waiter } from './lease-queue.js';
 import type { RateWindow } from './rate-window.js';
 import type { Lease, LeaseOutcome } from './types.js';
-
-/** A target's persisted fields that the engine edits in place (the rest is derived when saving). */
-export type TargetFields = Omit<PersistedTarget, 'version' | 'clientId' | 'platform' | 'inFlight' | 'updatedAt'>;
 
 /** The engine side of a lease: what `touch()` and `complete()` call back into. */
 export interface LeaseOwner {
@@ -16,22 +12,41 @@ export interface LeaseOwner {
   completed(lease: EngineLease, outcome: LeaseOutcome): void;
 }
 
+/** What each policy stage made a caller wait, in ms. */
+export type StageDelays = Pick<Admission, 'queueDelayMs' | 'backoffDelayMs' | 'rateLimitDelayMs' | 'jitterDelayMs'>;
+
+/** The delays of an admission that waited for nothing (shared: the fast path allocates none). */
+export const NO_DELAYS: StageDelays = Object.freeze({ queueDelayMs: 0, backoffDelayMs: 0, rateLimitDelayMs: 0, jitterDelayMs: 0 });
+
 /** A granted lease; settles exactly once (by its holder or the stale sweep). */
 export class EngineLease implements Lease {
   done = false;
-  /** Monotonic time of the last activity; NaN until the sweep stamps it (see stale-sweep.ts). */
-  lastActivityMono = Number.NaN;
-  lastActivityAt: number;
+  /** Monotonic time of the last activity; null until the sweep stamps it (see stale-sweep.ts; null, not NaN: no number boxed per lease). */
+  lastActivityMono: number | null = null;
+  /** Wall ms of the last touch(); null until then (the admission is the activity). */
+  touchedAt: number | null = null;
   lastActivityReason = 'admitted';
 
   constructor(
     readonly requestId: string,
     readonly target: Target,
-    readonly admission: Admission,
+    readonly admittedAt: number,
+    /** Whether it was admitted as the half-open probe (a reset later makes it an ordinary lease). */
+    readonly probe: boolean,
+    private readonly delays: StageDelays,
     readonly state: TargetState,
     private readonly owner: LeaseOwner,
-  ) {
-    this.lastActivityAt = admission.admittedAt;
+  ) {}
+
+  /** Wall ms of the last activity (admission or touch). */
+  get lastActivityAt(): number {
+    return this.touchedAt ?? this.admittedAt;
+  }
+
+  /** Built when read (once or twice per request, by the relay), so admitting allocates one object less. */
+  get admission(): Admission {
+    const d = this.delays;
+    return { admittedAt: this.admittedAt, queueDelayMs: d.queueDelayMs, backoffDelayMs: d.backoffDelayMs, rateLimitDelayMs: d.rateLimitDelayMs, jitterDelayMs: d.jitterDelayMs, probe: this.probe };
   }
 
   touch(reason = 'activity'): void {
@@ -45,7 +60,7 @@ export class EngineLease implements Lease {
 
 /** A live lease as its in-flight entry (module-level: no closure per save). */
 function persistedLease(l: EngineLease): PersistedLease {
-  return { requestId: l.requestId, admittedAt: l.admission.admittedAt, lastActivityAt: l.lastActivityAt, probe: l.state.probe === l.requestId };
+  return { requestId: l.requestId, admittedAt: l.admittedAt, lastActivityAt: l.lastActivityAt, probe: l.state.probe === l.requestId };
 }
 
 /** A caller on its way to a lease, with what each stage has cost it so far. */
@@ -70,28 +85,6 @@ export interface PendingAdmission {
   backoffDelayMs: number;
   rateLimitDelayMs: number;
   jitterDelayMs: number;
-}
-
-/** The default state of a target nobody has used yet. */
-export function freshFields(): TargetFields {
-  return {
-    circuitState: 'closed',
-    consecutiveFailures: 0,
-    trips: 0,
-    circuitRetryAt: null,
-    backoffUntil: null,
-    lastBackoffMs: 0,
-    lastError: null,
-    lastSuccessAt: null,
-    lastFailureAt: null,
-    lastActivityAt: null,
-    lastActivityReason: null,
-    lastStaleSweepAt: null,
-    lastStaleSweepIdleMs: null,
-    lastStaleSweepReason: null,
-    lastStaleSweepRequestId: null,
-    staleSweepCount: 0,
-  };
 }
 
 /** Copies the editable fields out of a persisted row. */

@@ -1,6 +1,17 @@
-import { POLICY_STATE_VERSION, type LoadedPolicyState, type PersistedPlatform, type PersistedTarget, type PolicyChanges, type PolicyPersistence } from '../../../shared/policy-state.js';
+import {
+  admissionOf,
+  applyAdmission,
+  freshFields,
+  POLICY_STATE_VERSION,
+  type AdmittedLease,
+  type LoadedPolicyState,
+  type PersistedPlatform,
+  type PersistedTarget,
+  type PolicyAdmission,
+  type PolicyChanges,
+  type PolicyPersistence,
+} from '../../../shared/policy-state.js';
 import { targetKey } from '../../../shared/platforms.js';
-import { freshFields } from './target-state.js';
 
 /** The rows a MemoryPersistence holds; shared by re-opened copies, like a file on disk. */
 export interface MemoryRows {
@@ -16,7 +27,8 @@ export interface MemoryRows {
  */
 export class MemoryPersistence implements PolicyPersistence {
   readonly saves: PolicyChanges[] = [];
-  /** When set, save() rejects with it (the rows stay as they were). */
+  readonly admits: PolicyAdmission[] = [];
+  /** When set, save() rejects with it and admit() is lost (the rows stay as they were). */
   failWith: Error | null = null;
 
   constructor(readonly rows: MemoryRows = { targets: new Map(), platforms: new Map(), system: { value: null } }) {}
@@ -33,6 +45,17 @@ export class MemoryPersistence implements PolicyPersistence {
     for (const t of copy.deletedTargets) this.rows.targets.delete(targetKey(t));
     for (const p of copy.platforms) this.rows.platforms.set(p.platform, p);
     if (copy.system !== null) this.rows.system.value = copy.system;
+  }
+
+  /** Applies a write-ahead admission to the rows, as the host's PolicyStore does. */
+  admit(lease: AdmittedLease): void {
+    if (this.failWith !== null) return;
+    const a = admissionOf(lease);
+    this.admits.push(a);
+    const key = targetKey(a);
+    const { target, platform } = applyAdmission(this.rows.targets.get(key), this.rows.platforms.get(a.platform), a);
+    this.rows.targets.set(key, target);
+    this.rows.platforms.set(a.platform, platform);
   }
 
   /** Stores a raw entry as is (e.g. corrupt) under `key`. */

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_POLICY_CONFIG } from '../../../shared/policy-config.js';
-import { freshFields } from '../policy/target-state.js';
+import { freshFields } from '../../../shared/policy-state.js';
 import { BrowserStatusSchema, type BrowserStatus, type TargetSnapshot } from '../../../shared/status.js';
 import { renderPopup, updateTimes, type PopupHandlers, type PopupView } from './render.js';
 

@@ -97,6 +97,34 @@ describe('PolicyStore', () => {
     expect(store.loadPage(null, 500, BIG).targets).toEqual([persistedTarget('claude', 'a')]);
   });
 
+  it('writes an admission ahead into the target and platform rows, keeping what they held', () => {
+    store.save(PolicyChangesSchema.parse({ targets: [persistedTarget('claude', 'a', { trips: 2 })], platforms: [persistedPlatform('claude', [100])] }), 1);
+    store.admit({ clientId: 'a', platform: 'claude', requestId: 'r1', admittedAt: 200, probe: true }, 3);
+    store.admit({ clientId: 'b', platform: 'chatgpt', requestId: 'r2', admittedAt: 300, probe: false }, 4);
+    const page = store.loadPage(null, 500, BIG);
+    expect(page.targets).toEqual([
+      persistedTarget('chatgpt', 'b', { inFlight: [{ requestId: 'r2', admittedAt: 300, lastActivityAt: 300, probe: false }], lastActivityAt: 300, lastActivityReason: 'admitted', updatedAt: 300 }),
+      persistedTarget('claude', 'a', { trips: 2, inFlight: [{ requestId: 'r1', admittedAt: 200, lastActivityAt: 200, probe: true }], lastActivityAt: 200, lastActivityReason: 'admitted', updatedAt: 200 }),
+    ]);
+    expect(page.platforms).toEqual([
+      { ...persistedPlatform('chatgpt', [300]), updatedAt: 300 },
+      { ...persistedPlatform('claude', [100, 200]), updatedAt: 200 },
+    ]);
+  });
+
+  it('replaces a corrupt row when an admission is written into it, with a warning', () => {
+    db().sqlite.prepare("INSERT INTO browser_request_policy_state (kind, key, value, updated_at) VALUES ('platform', 'claude', '{\"dispat', 1)").run();
+    store.admit({ clientId: 'a', platform: 'claude', requestId: 'r1', admittedAt: 200, probe: false }, 2);
+    expect(store.loadPage(null, 500, BIG).platforms).toEqual([{ ...persistedPlatform('claude', [200]), updatedAt: 200 }]);
+    expect(warnings).toEqual([{ message: 'corrupt policy state row (not JSON); skipped', fields: { kind: 'platform', key: 'claude' } }]);
+  });
+
+  it('keeps nothing of an admission that fails part way', () => {
+    db().sqlite.exec("CREATE TRIGGER refuse BEFORE INSERT ON browser_request_policy_state WHEN NEW.kind = 'platform' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    expect(() => store.admit({ clientId: 'a', platform: 'claude', requestId: 'r1', admittedAt: 200, probe: false }, 2)).toThrow(ConductorError);
+    expect(store.loadPage(null, 500, BIG)).toEqual({ targets: [], platforms: [], system: null, nextCursor: null });
+  });
+
   it('refuses a cursor it did not hand out', () => {
     expect(() => store.loadPage('nonsense', 10, BIG)).toThrow(expect.objectContaining({ code: 'bad_payload' }));
   });

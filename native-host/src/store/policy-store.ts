@@ -1,6 +1,6 @@
 import { ConductorError } from '../../../shared/errors.js';
 import { targetKey } from '../../../shared/platforms.js';
-import type { PolicyChanges } from '../../../shared/policy-state.js';
+import { applyAdmission, type PolicyAdmission, type PolicyChanges } from '../../../shared/policy-state.js';
 import type { Logger } from '../api/context.js';
 import { guarded, inTransaction, type Sqlite } from './db.js';
 
@@ -30,6 +30,7 @@ const CURSOR_SEPARATOR = '|';
 export class PolicyStore {
   private readonly upsert;
   private readonly remove;
+  private readonly valueOf;
   private readonly pageFrom;
 
   constructor(
@@ -41,6 +42,7 @@ export class PolicyStore {
        ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     );
     this.remove = sqlite.prepare<[RowKind, string]>('DELETE FROM browser_request_policy_state WHERE kind = ? AND key = ?');
+    this.valueOf = sqlite.prepare<[RowKind, string], { value: string }>('SELECT value FROM browser_request_policy_state WHERE kind = ? AND key = ?');
     this.pageFrom = sqlite.prepare<[string, string, number], Row>(
       'SELECT kind, key, value FROM browser_request_policy_state WHERE (kind, key) > (?, ?) ORDER BY kind, key LIMIT ?',
     );
@@ -54,6 +56,25 @@ export class PolicyStore {
       for (const platform of changes.platforms) this.upsert.run('platform', platform.platform, JSON.stringify(platform), now);
       if (changes.system !== null) this.upsert.run('system', SYSTEM_KEY, JSON.stringify(changes.system), now);
     });
+  }
+
+  /**
+   * Applies one written-ahead dispatch to its target and platform rows in a single transaction
+   * (see applyAdmission); a stored row that is not JSON or fails its schema is warned about and replaced.
+   */
+  admit(admission: PolicyAdmission, now: number): void {
+    inTransaction(this.sqlite, 'write the admission ahead', () => {
+      const key = targetKey(admission);
+      const { target, platform } = applyAdmission(this.stored('target', key), this.stored('platform', admission.platform), admission);
+      this.upsert.run('target', key, JSON.stringify(target), now);
+      this.upsert.run('platform', admission.platform, JSON.stringify(platform), now);
+    });
+  }
+
+  /** One stored row's value, parsed; undefined when absent or not JSON (warned about). */
+  private stored(kind: RowKind, key: string): unknown {
+    const row = this.valueOf.get(kind, key);
+    return row === undefined ? undefined : this.parse({ kind, key, value: row.value });
   }
 
   /**
