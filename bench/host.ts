@@ -1,7 +1,7 @@
 // The native host through its real pipe: cold start to the first ping reply (empty DB, and a DB of
 // 1 000 000 messages / 100 000 renewal jobs whose recovery must stay index-bound), framed round trips,
-// RSS, and an incremental policy.save against a whole-state rewrite over the pipe. The store-level
-// cost of a save is the policy suite's; this one measures what the add-on waits for.
+// RSS, an incremental policy.save against a whole-state rewrite, and a policy.admit over the pipe.
+// The store-level cost of a save is the policy suite's; this one measures what the add-on waits for.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,7 @@ export const run: BenchSuite = async () => {
       host_rss_mb: pipe.rssMb,
       host_policy_save_one_of_10000_ms: round(percentile(policy.oneMs, 0.5), 2),
       host_policy_save_all_10000_ms: round(percentile(policy.allMs, 0.5), 1),
+      host_policy_admit_one_of_10000_ms: round(percentile(policy.admitMs, 0.5), 2),
     };
   } finally {
     rmSync(largeDir, { recursive: true, force: true });
@@ -86,7 +87,7 @@ async function roundTrips(dataDir: string): Promise<{ perSecond: number; us: num
   }
 }
 
-async function policySaves(): Promise<{ oneMs: number[]; allMs: number[] }> {
+async function policySaves(): Promise<{ oneMs: number[]; allMs: number[]; admitMs: number[] }> {
   const host = startHost();
   try {
     const targets = Array.from({ length: POLICY_TARGETS }, (_, i) => persistedTarget('claude', `client-${i}`, { lastActivityAt: i }));
@@ -103,7 +104,14 @@ async function policySaves(): Promise<{ oneMs: number[]; allMs: number[] }> {
       await host.request('policy.save', { targets: [changed] });
       oneMs.push(performance.now() - t);
     }
-    return { oneMs, allMs };
+    // The write-ahead of one dispatch: what an admission costs the host before the relay may dispatch.
+    const admitMs: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const t = performance.now();
+      await host.request('policy.admit', { clientId: `client-${i * 7}`, platform: 'claude', requestId: `r${i}`, admittedAt: 1_700_000_000_000 + i, probe: false });
+      admitMs.push(performance.now() - t);
+    }
+    return { oneMs, allMs, admitMs };
   } finally {
     await host.dispose();
   }

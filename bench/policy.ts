@@ -52,6 +52,47 @@ async function timeCalls(op: () => Promise<void>, calls: number): Promise<number
 }
 
 /**
+ * A reference, not a policy: the least any promise-returning admission of a target can do. One
+ * target lookup, the window's prune, check and push, a lease object, and on complete a success
+ * recorded. No validation, duplicate check, circuit, backoff, persistence or notification: how
+ * close to it the engine gets shows what the policy itself costs.
+ */
+function bareReference(now: () => number, windowMs: number): (target: Target, requestId: string) => Promise<{ complete(): void }> {
+  interface State {
+    times: number[];
+    head: number;
+    leases: object[];
+    lastSuccessAt: number;
+  }
+  const byPlatform = new Map<string, Map<string, State>>([[T.platform, new Map([[T.clientId, { times: [], head: 0, leases: [], lastSuccessAt: 0 }]])]]);
+  class BareLease {
+    constructor(
+      readonly requestId: string,
+      readonly admittedAt: number,
+      private readonly state: State,
+    ) {}
+    complete(): void {
+      this.state.leases.pop();
+      this.state.lastSuccessAt = now();
+    }
+  }
+  return (target, requestId) => {
+    const st = byPlatform.get(target.platform)?.get(target.clientId) as State;
+    const at = now();
+    while (st.head < st.times.length && (st.times[st.head] as number) <= at - windowMs) st.head++;
+    if (st.head > 32) {
+      st.times = st.times.slice(st.head);
+      st.head = 0;
+    }
+    if (st.times.length - st.head >= 600) return Promise.reject(new Error('rate limited'));
+    st.times.push(at);
+    const lease = new BareLease(requestId, at, st);
+    st.leases.push(lease);
+    return Promise.resolve(lease);
+  };
+}
+
+/**
  * Admission overhead: begin + complete with every limit lifted and nothing to wait for, against
  * cockatiel (bulkhead of 1 wrapping a consecutive-failure breaker) and opossum (breaker with
  * capacity 1), each admitting and settling a no-op. Rounds alternate; the median round counts.
@@ -96,18 +137,25 @@ async function admission(): Promise<Record<string, number>> {
     (await Promise.resolve(leaseStub)).complete();
   };
 
-  const contenders = { ours, cockatiel: peerCockatiel, opossum: peerOpossum, floor };
-  const times: Record<keyof typeof contenders, number[]> = { ours: [], cockatiel: [], opossum: [], floor: [] };
+  const bare = bareReference(clock.now, windowMs);
+  const reference = async (): Promise<void> => {
+    (await bare(T, ids[n++ & 1023] as string)).complete();
+  };
+
+  const contenders = { ours, cockatiel: peerCockatiel, opossum: peerOpossum, floor, reference };
+  const times: Record<keyof typeof contenders, number[]> = { ours: [], cockatiel: [], opossum: [], floor: [], reference: [] };
   for (const op of Object.values(contenders)) await timeCalls(op, CALLS / 4);
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, op] of Object.entries(contenders)) times[name as keyof typeof contenders].push(await timeCalls(op, CALLS));
   }
   engine.dispose();
   opossum.shutdown();
-  const us = { ours: median(times.ours), cockatiel: median(times.cockatiel), opossum: median(times.opossum), floor: median(times.floor) };
+  const us = { ours: median(times.ours), cockatiel: median(times.cockatiel), opossum: median(times.opossum), floor: median(times.floor), reference: median(times.reference) };
   return {
     policy_admission_us: round(us.ours),
     admission_floor_one_await_us: round(us.floor),
+    admission_bare_reference_us: round(us.reference),
+    admission_bare_reference_speedup_vs_best_peer: round(Math.min(us.cockatiel, us.opossum) / us.reference, 2),
     cockatiel_admission_us: round(us.cockatiel),
     opossum_admission_us: round(us.opossum),
     admission_speedup_vs_cockatiel: round(us.cockatiel / us.ours, 2),

@@ -66,33 +66,36 @@ export class PolicyMirror implements PolicyPersistence {
 
   /**
    * Mirrors the changes to the host when it is there and to storage.local; saves run in order.
-   * The policy.save frame is posted synchronously, before any await: the engine does not wait for
-   * this promise (see engine.ts), and the relay awaits the host's commit of the journal row it sends
-   * next over the same FIFO port before it dispatches, so the host commits this save first.
+   * The policy.save frame is posted synchronously, before any await, so the host gets saves and
+   * admits in the order the engine handed them over.
    */
   save(changes: PolicyChanges): Promise<void> {
     const toHost = !this.hostBehind && this.host.connected ? this.postSave(changes) : null;
     return this.serial(async () => {
       await this.writeStorage(changes);
       if (toHost !== null && (await toHost)) return;
-      this.hostBehind = true;
-      if (this.host.connected && !this.syncQueued) void this.syncWithHost();
+      this.fallBehind();
     });
   }
 
   /**
-   * The write-ahead of one dispatch: posts policy.admit now, synchronously (same FIFO argument as
-   * save()). storage.local gets the dispatch with the engine's next debounced save of the rows; a
-   * host that is behind gets it with the next sync. A refused admit makes the host behind: the sync
-   * that follows pushes everything.
+   * The write-ahead of one dispatch: posts policy.admit now, synchronously. The engine does not
+   * wait for it (see engine.ts); the relay awaits the host's commit of the journal row it sends next
+   * over the same FIFO port before it dispatches, so the host commits this admission first.
+   * storage.local gets the dispatch with the engine's next debounced save of the rows; a host that is
+   * behind gets it with the next sync.
    */
   admit(lease: AdmittedLease): void {
     if (this.hostBehind || !this.host.connected) return;
     void this.posted(this.host.request('policy.admit', admissionOf(lease))).then((ok) => {
-      if (ok) return;
-      this.hostBehind = true;
-      if (this.host.connected && !this.syncQueued) void this.syncWithHost();
+      if (!ok) this.fallBehind();
     });
+  }
+
+  /** The host missed a write: stop sending it deltas until a sync has pushed everything. */
+  private fallBehind(): void {
+    this.hostBehind = true;
+    if (this.host.connected && !this.syncQueued) void this.syncWithHost();
   }
 
   /** Posts one policy.save now; resolves to whether the host committed it (never rejects). */
