@@ -439,8 +439,6 @@ export class PolicyEngine implements PolicyEngineApi {
     ts.window.record(now);
     const lease = new EngineLease(requestId, ts.target, now, probe, delays, ts, this.owner);
     ts.leases.push(lease);
-    ts.fields.lastActivityAt = now;
-    ts.fields.lastActivityReason = 'admitted';
     this.writer.markTarget(ts);
     this.writer.markPlatform(ts.window);
     this.writer.admit(lease);
@@ -456,10 +454,9 @@ export class PolicyEngine implements PolicyEngineApi {
       lease.lastActivityMono = null;
       lease.touchedAt = now;
       lease.lastActivityReason = cut(reason, 64);
-      // Not marked dirty: activity is saved with the next change of the target (a stream would
-      // otherwise write a row per chunk); the stale sweep runs on the in-memory time.
-      lease.state.fields.lastActivityAt = now;
-      lease.state.fields.lastActivityReason = lease.lastActivityReason;
+      // Kept on the lease only (the target's row and snapshot read it from there) and not marked
+      // dirty: activity is saved with the next change of the target (a stream would otherwise write
+      // a row per chunk); the stale sweep runs on the in-memory time.
       this.notify();
     },
     completed: (lease, outcome) => this.complete(lease, outcome),

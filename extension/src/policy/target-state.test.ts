@@ -24,11 +24,23 @@ describe('TargetState', () => {
     const { ts } = withLeases('a', 'b');
     ts.probe = 'b';
     const row = ts.toRow(500);
-    expect(row).toEqual(storedTarget({ updatedAt: 500, inFlight: [
+    expect(row).toEqual(storedTarget({ updatedAt: 500, lastActivityAt: 101, lastActivityReason: 'admitted', inFlight: [
       { requestId: 'a', admittedAt: 100, lastActivityAt: 100, probe: false },
       { requestId: 'b', admittedAt: 101, lastActivityAt: 101, probe: true },
     ] }));
-    expect(fieldsOf(row)).toEqual(freshFields());
+    expect(fieldsOf(row)).toEqual({ ...freshFields(), lastActivityAt: 101, lastActivityReason: 'admitted' });
+  });
+
+  it('reports the latest activity of the target or of a live lease, whichever is later', () => {
+    const { ts, leases } = withLeases('a', 'b');
+    ts.fields.lastActivityAt = 200;
+    ts.fields.lastActivityReason = 'reset';
+    expect(ts.toSnapshot()).toMatchObject({ lastActivityAt: 200, lastActivityReason: 'reset' });
+    const a = leases[0] as EngineLease;
+    a.touchedAt = 300;
+    a.lastActivityReason = 'chunk';
+    expect(ts.toRow(400)).toMatchObject({ lastActivityAt: 300, lastActivityReason: 'chunk' });
+    expect(ts.toSnapshot()).toMatchObject({ lastActivityAt: 300, lastActivityReason: 'chunk' });
   });
 
   it('shows a snapshot that the status schema accepts, counting leases and waiters', () => {

@@ -135,11 +135,15 @@ export class TargetState {
 
   /** Drops a lease from the list; false if it was not there. */
   removeLease(lease: EngineLease): boolean {
-    const i = this.leases.indexOf(lease);
-    if (i === -1) return false;
-    const last = this.leases.pop() as EngineLease;
-    if (last !== lease) this.leases[i] = last;
-    return true;
+    const leases = this.leases;
+    // A loop, not indexOf: the list holds one or two leases, and this runs on every completion.
+    for (let i = 0; i < leases.length; i++) {
+      if (leases[i] !== lease) continue;
+      const last = leases.pop() as EngineLease;
+      if (i < leases.length) leases[i] = last;
+      return true;
+    }
+    return false;
   }
 
   /** Whether a request id is leased or on its way here (a second begin with it is a duplicate). */
@@ -149,31 +153,31 @@ export class TargetState {
     return this.queue.length > 0 && this.queue.some((p) => p.requestId === requestId);
   }
 
-  /** The persisted form at `now`, with the live leases as in-flight entries (spelled out: this runs on every admission). */
+  /**
+   * The latest activity: the target's own (a completion, a reset) or a live lease's (its admission
+   * or last touch), which the engine does not copy into the fields on every admission and chunk.
+   */
+  private lastActivity(): Pick<TargetFields, 'lastActivityAt' | 'lastActivityReason'> {
+    let at = this.fields.lastActivityAt;
+    let reason = this.fields.lastActivityReason;
+    for (const l of this.leases) {
+      if (at === null || l.lastActivityAt > at) {
+        at = l.lastActivityAt;
+        reason = l.lastActivityReason;
+      }
+    }
+    return { lastActivityAt: at, lastActivityReason: reason };
+  }
+
+  /** The persisted form at `now`, with the live leases as in-flight entries. */
   toRow(now: number): PersistedTarget {
-    const inFlight = this.leases.map(persistedLease);
-    const f = this.fields;
     return {
       version: POLICY_STATE_VERSION,
       clientId: this.target.clientId,
       platform: this.target.platform,
-      circuitState: f.circuitState,
-      consecutiveFailures: f.consecutiveFailures,
-      trips: f.trips,
-      circuitRetryAt: f.circuitRetryAt,
-      backoffUntil: f.backoffUntil,
-      lastBackoffMs: f.lastBackoffMs,
-      lastError: f.lastError,
-      lastSuccessAt: f.lastSuccessAt,
-      lastFailureAt: f.lastFailureAt,
-      lastActivityAt: f.lastActivityAt,
-      lastActivityReason: f.lastActivityReason,
-      lastStaleSweepAt: f.lastStaleSweepAt,
-      lastStaleSweepIdleMs: f.lastStaleSweepIdleMs,
-      lastStaleSweepReason: f.lastStaleSweepReason,
-      lastStaleSweepRequestId: f.lastStaleSweepRequestId,
-      staleSweepCount: f.staleSweepCount,
-      inFlight,
+      ...this.fields,
+      ...this.lastActivity(),
+      inFlight: this.leases.map(persistedLease),
       updatedAt: now,
     };
   }
@@ -185,6 +189,7 @@ export class TargetState {
       clientId: this.target.clientId,
       platform: this.target.platform,
       ...fields,
+      ...this.lastActivity(),
       inFlight: this.leases.length,
       waiting: this.queue.length + this.slotted.size,
       interrupted: this.interrupted,
