@@ -410,6 +410,8 @@ describe('PolicyEngine: leases', () => {
       lastStaleSweepIdleMs: 60_000,
       lastStaleSweepReason: 'idle after chunk',
       lastStaleSweepRequestId: 'r1',
+      lastActivityAt: clock.now(),
+      lastActivityReason: 'reclaimed',
     });
     // Its late completion changes nothing.
     lease.complete({ status: 'success' });

@@ -520,6 +520,8 @@ export class PolicyEngine implements PolicyEngineApi {
         f.lastStaleSweepReason = cut(`idle after ${lease.lastActivityReason}`, 64);
         f.lastStaleSweepRequestId = lease.requestId;
         f.staleSweepCount += 1;
+        f.lastActivityAt = now;
+        f.lastActivityReason = 'reclaimed';
         this.writer.markTarget(ts);
         changed = true;
       }
