@@ -30,6 +30,12 @@ describe('applyAdmission', () => {
     expect(applyAdmission(once.target, once.platform, A)).toEqual(once);
   });
 
+  it('counts two requests admitted in the same ms twice, as the engine window does', () => {
+    const first = applyAdmission(undefined, undefined, A);
+    const other = applyAdmission(undefined, first.platform, { ...A, clientId: 'other', requestId: 'r2' });
+    expect(other.platform.dispatches).toEqual([5_000, 5_000]);
+  });
+
   it('replaces a stored row that fails its schema', () => {
     const { target, platform } = applyAdmission({ version: 1, circuitState: 'exploded' }, 'nonsense', A);
     expect(target.inFlight).toEqual([lease('r1', 5_000)]);

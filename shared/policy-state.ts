@@ -141,16 +141,18 @@ export function admissionOf(lease: AdmittedLease): PolicyAdmission {
 
 /**
  * The target and platform rows with one admission applied, as the engine would have saved them:
- * the lease in flight on the target, its time in the window (sorted, no duplicate). A stored row
- * that does not pass its schema is replaced by a fresh one: the engine would drop it on restore anyway.
- * At the schema's caps the oldest entries give way.
+ * the lease in flight on the target, its time in the window (sorted). A replay of an admission
+ * whose lease is already in flight changes neither; two requests admitted in the same ms count
+ * twice, as in the engine's window. A stored row that does not pass its schema is replaced by a
+ * fresh one: the engine would drop it on restore anyway. At the schema's caps the oldest entries give way.
  */
 export function applyAdmission(storedTarget: unknown, storedPlatform: unknown, a: PolicyAdmission): { target: PersistedTarget; platform: PersistedPlatform } {
   const t = PersistedTargetSchema.safeParse(storedTarget);
   const target: PersistedTarget = t.success
     ? t.data
     : { version: POLICY_STATE_VERSION, clientId: a.clientId, platform: a.platform, ...freshFields(), inFlight: [], updatedAt: a.admittedAt };
-  if (!target.inFlight.some((l) => l.requestId === a.requestId)) {
+  const fresh = !target.inFlight.some((l) => l.requestId === a.requestId);
+  if (fresh) {
     target.inFlight = [...target.inFlight, { requestId: a.requestId, admittedAt: a.admittedAt, lastActivityAt: a.admittedAt, probe: a.probe }].slice(-MAX_IN_FLIGHT);
   }
   target.lastActivityAt = Math.max(target.lastActivityAt ?? 0, a.admittedAt);
@@ -159,7 +161,7 @@ export function applyAdmission(storedTarget: unknown, storedPlatform: unknown, a
 
   const p = PersistedPlatformSchema.safeParse(storedPlatform);
   const platform: PersistedPlatform = p.success ? p.data : { version: POLICY_STATE_VERSION, platform: a.platform, dispatches: [], lastDispatchAt: null, updatedAt: a.admittedAt };
-  if (!platform.dispatches.includes(a.admittedAt)) {
+  if (fresh) {
     platform.dispatches = [...platform.dispatches, a.admittedAt].sort((x, y) => x - y).slice(-MAX_DISPATCHES);
   }
   platform.lastDispatchAt = Math.max(platform.lastDispatchAt ?? 0, a.admittedAt);
