@@ -1,7 +1,7 @@
 // The loopback API's front door, against the real host: token, Host/Origin refusal, body cap,
 // schema errors, unknown routes, and the files it writes into the data dir.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -184,6 +184,46 @@ describe('a data dir the host creates (real host)', () => {
     } finally {
       await host.dispose();
       await rm(parent, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an existing data dir (real host)', () => {
+  it('is made private whoever created it: the dir 0700, every file in it 0600, the ones the host writes too', async () => {
+    await ensureHostBuilt();
+    const dataDir = await mkdtemp(join(tmpdir(), 'cfx-existing-'));
+    await chmod(dataDir, 0o755);
+    for (const name of ['host.log', 'policy.json']) await writeFile(join(dataDir, name), name === 'policy.json' ? '{}' : '', { mode: 0o644 });
+    const host = startHost({ dataDir });
+    try {
+      await host.hello();
+      expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+      const names = await readdir(dataDir);
+      expect(names).toEqual(expect.arrayContaining(['artifact.db', 'host.lock', 'host.log', 'api-token', 'api-port', 'policy.json']));
+      for (const name of names) {
+        const entry = await lstat(join(dataDir, name));
+        if (entry.isSocket()) expect(entry.mode & 0o077, name).toBe(0);
+        else expect(entry.mode & 0o777, name).toBe(0o600);
+      }
+    } finally {
+      await host.dispose();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  // Only root can give a dir to another user; the same rule is unit-tested with an injected uid in data-dir.test.ts.
+  it.skipIf(process.getuid?.() !== 0)('that belongs to another user is refused with the reason, and the host writes nothing into it', async () => {
+    await ensureHostBuilt();
+    const dataDir = await mkdtemp(join(tmpdir(), 'cfx-foreign-'));
+    await chmod(dataDir, 0o777);
+    await chown(dataDir, 65_534, 65_534);
+    const host = startHost({ dataDir });
+    try {
+      await expect(host.hello()).rejects.toMatchObject({ code: 'data_dir_not_private', message: expect.stringContaining('belongs to uid 65534') });
+      expect(await readdir(dataDir)).toEqual([]);
+    } finally {
+      await host.dispose();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });
