@@ -25,3 +25,8 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   keepAliveTimeoutMs: 5_000,
   joinKeepBytes: 4 * 1024 * 1024,
 };
+
+/** The limits a server runs with: the defaults, with what the context sets instead. */
+export function apiLimitsOf(overrides: Partial<ApiLimits> | undefined): ApiLimits {
+  return { ...DEFAULT_API_LIMITS, ...overrides };
+}

@@ -3,7 +3,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { join } from 'node:path';
 import { API_PORT_FILE, API_PROOF_PATH, API_SOCKET_FILE, ApiProofNonceSchema, type ApiProofResponse } from '../../../shared/api.js';
 import { DATA_DIR_MODE } from '../data-dir.js';
-import { DEFAULT_API_LIMITS, type ApiLimits } from './api-limits.js';
+import { type ApiLimits, apiLimitsOf } from './api-limits.js';
 import { apiProof } from './api-proof.js';
 import { checkBearer, loadOrCreateToken } from './auth.js';
 import type { ApiContext, ApiInfo, ApiServer } from './context.js';
@@ -127,7 +127,7 @@ async function closeServer(server: Server): Promise<void> {
  */
 export async function startApiServer(ctx: ApiContext): Promise<ApiServer> {
   await mkdir(ctx.dataDir, { recursive: true, mode: DATA_DIR_MODE });
-  const limits: ApiLimits = { ...DEFAULT_API_LIMITS, ...ctx.limits };
+  const limits = apiLimitsOf(ctx.limits);
   const token = await loadOrCreateToken(ctx.dataDir);
   const routes = createRoutes(ctx);
   const handler = (req: IncomingMessage, res: ServerResponse) => void serve(ctx, token, routes, req, res);
