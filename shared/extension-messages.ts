@@ -55,7 +55,7 @@ export const ProxyEndSchema = z.object({
 export const ProxyErrorSchema = z.object({
   type: z.literal('proxy.error'),
   requestId: RequestIdSchema,
-  code: z.enum(['network_error', 'upstream_timeout', 'cancelled', 'stream_error', 'bad_path']),
+  code: z.enum(['network_error', 'upstream_timeout', 'cancelled', 'stream_error', 'bad_path', 'cross_origin_redirect']),
   message: z.string().max(1024),
   partial: PartialStreamSchema,
 });

@@ -202,6 +202,18 @@ describe('PageProxy', () => {
     expect(end.type === 'proxy.error' && end.message).toContain('connection reset');
   });
 
+  it('follows no redirect: fetches in manual mode and ends an opaque redirect with cross_origin_redirect', async () => {
+    const { posted, net, proxy, settled } = setup();
+    // What Firefox hands a manual-mode fetch for a 3xx with a Location: status 0, no headers, no target.
+    net.answerWith(async () => Object.defineProperty(new Response(null, { status: 200 }), 'type', { value: 'opaqueredirect' }));
+    proxy.handle(fetchMessage({ stream: true }));
+    const end = await settled();
+    expect(net.calls[0]!.init.redirect).toBe('manual');
+    expect(end).toMatchObject({ type: 'proxy.error', code: 'cross_origin_redirect', partial: { receivedChunks: 0, receivedBytes: 0, lastSeq: -1, status: null } });
+    expect(posted).toHaveLength(1);
+    expect(proxy.inFlight).toBe(0);
+  });
+
   it('reports a fetch that never reached the platform as network_error', async () => {
     const { net, proxy, settled } = setup();
     net.answerWith(async () => {

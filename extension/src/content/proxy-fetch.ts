@@ -167,6 +167,9 @@ export class PageProxy {
           body: req.body,
           // The page's own session cookies go along: the request runs as the logged-in page.
           credentials: 'include',
+          // Only the first URL was checked: a followed redirect (an open redirect on the platform)
+          // would carry the body, and the page's cookies, to any origin.
+          redirect: 'manual',
           cache: 'no-store',
           signal: flight.controller.signal,
         }),
@@ -174,6 +177,9 @@ export class PageProxy {
       ]).catch((err: unknown) => {
         throw err instanceof Stopped ? err : new FetchFailed(err);
       });
+      // Firefox answers a redirect in manual mode with an opaque response that hides its Location,
+      // so no hop can be checked: none is followed.
+      if (response.type === 'opaqueredirect') throw new Redirected();
       flight.status = response.status;
       this.touch(flight, req);
       const decoder = new TextDecoder();
@@ -272,8 +278,14 @@ class FetchFailed extends Error {
   }
 }
 
+/** The platform answered with a redirect, which the page does not follow. */
+class Redirected extends Error {}
+
 function errorFor(requestId: string, err: unknown, partial: PartialStream): FromPageProxy {
   if (err instanceof Stopped) return errorMessage(requestId, err.reason.code, err.reason.message, partial);
+  if (err instanceof Redirected) {
+    return errorMessage(requestId, 'cross_origin_redirect', 'the platform answered with a redirect whose target the page cannot see; it was not followed', partial);
+  }
   if (err instanceof FetchFailed) return errorMessage(requestId, 'network_error', `the page could not reach the platform: ${err.message}`, partial);
   return errorMessage(requestId, 'stream_error', `the response body broke off: ${describe(err)}`, partial);
 }
