@@ -7,6 +7,7 @@ import type { RelayRequestInput, RelayResponse } from '../../../shared/relay.js'
 import type { BrowserStatus } from '../../../shared/status.js';
 import { startBackground, type Background } from './background.js';
 import { TEST_POLICY_KEY } from './policy-settings.js';
+import { TEST_ORIGIN } from './test-origin.js';
 import { storedTarget } from '../policy/test-persistence.js';
 import { FakeBrowser, FakeClock, FakeHost, FakePort, EXTENSION_ORIGIN, tabSender, type FakeHostHandlers } from './test-fakes.js';
 
@@ -36,7 +37,7 @@ async function start(browser: FakeBrowser, clock: FakeClock, host: Partial<FakeH
     else hosts.push(new FakeHost(port, host));
   };
   const logs: string[] = [];
-  const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, log: (m) => logs.push(m) });
+  const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, testOrigin: TEST_ORIGIN, log: (m) => logs.push(m) });
   const page = new FakePort('conductor-fx/page-proxy', tabSender(5, MOCK_PAGE));
   browser.connect(page);
   await bg.engine;
@@ -93,7 +94,7 @@ describe('the background with the real policy engine', () => {
       return read(keys);
     };
     const logs: string[] = [];
-    const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, log: (m) => logs.push(m) });
+    const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, testOrigin: TEST_ORIGIN, log: (m) => logs.push(m) });
     let ready = false;
     void bg.engine.then(() => (ready = true));
     await clock.advance(999);
@@ -175,7 +176,7 @@ describe('the background with the real policy engine', () => {
       if (!hostReachable) queueMicrotask(() => port.remoteDisconnect('No such native application conductor_fx'));
       else hosts.push(new FakeHost(port, { 'policy.load': () => ({ targets: [hostTarget], platforms: [hostWindow], system: null, nextCursor: null }) }));
     };
-    const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, log: () => undefined });
+    const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, testOrigin: TEST_ORIGIN, log: () => undefined });
     await bg.engine;
     await clock.advance(100);
     expect(target(await bg.status.current(), 'agent')).toBeUndefined();
