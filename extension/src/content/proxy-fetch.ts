@@ -1,6 +1,6 @@
 import { ToPageProxySchema, type FromPageProxy, type ToPageProxy } from '../../../shared/extension-messages.js';
 import { RequestIdSchema } from '../../../shared/journal.js';
-import { emptyPartial, FORBIDDEN_REQUEST_HEADERS, type PartialStream } from '../../../shared/relay.js';
+import { emptyPartial, type PartialStream } from '../../../shared/relay.js';
 
 type ProxyFetchMessage = Extract<ToPageProxy, { type: 'proxy.fetch' }>;
 type ProxyErrorCode = Extract<FromPageProxy, { type: 'proxy.error' }>['code'];
@@ -28,11 +28,6 @@ export interface PageProxyOptions {
  */
 const WITHHELD_RESPONSE_HEADERS = new Set(['set-cookie', 'set-cookie2', 'cookie', 'authorization', 'proxy-authorization']);
 
-/** Request header prefixes a page cannot set either; the browser owns them. */
-const FORBIDDEN_REQUEST_HEADER_PREFIXES = ['sec-', 'proxy-'];
-
-const FORBIDDEN_REQUEST_HEADER_SET = new Set<string>(FORBIDDEN_REQUEST_HEADERS);
-
 /** proxy.error messages are capped at this length by ProxyErrorSchema. */
 const MAX_ERROR_MESSAGE = 1024;
 
@@ -57,18 +52,6 @@ interface Flight {
   status: number | null;
   chunks: number;
   bytes: number;
-}
-
-/** The headers a relayed request may carry: everything but what only the browser may set. */
-export function allowedRequestHeaders(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    if (FORBIDDEN_REQUEST_HEADER_SET.has(lower)) continue;
-    if (FORBIDDEN_REQUEST_HEADER_PREFIXES.some((prefix) => lower.startsWith(prefix))) continue;
-    out[lower] = value;
-  }
-  return out;
 }
 
 /** The response headers handed back to the background, minus cookies and credentials. */
@@ -163,7 +146,8 @@ export class PageProxy {
       const response = await Promise.race([
         this.options.fetch(url, {
           method: req.method,
-          headers: allowedRequestHeaders(req.headers),
+          // Checked by ToPageProxySchema (RequestHeadersSchema): no header the browser owns, none malformed.
+          headers: req.headers,
           body: req.body,
           // The page's own session cookies go along: the request runs as the logged-in page.
           credentials: 'include',
