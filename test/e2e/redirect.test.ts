@@ -53,6 +53,15 @@ describe.skipIf(firefox === null)('redirects never leave the platform (real Fire
     expect(target).toMatchObject({ consecutiveFailures: 0, circuitState: 'closed', lastError: null });
   });
 
+  it('follows no same-origin redirect either: Firefox hides the target, so the page cannot tell', async () => {
+    mock.enqueue({ kind: 'redirect', status: 307, location: MOCK_CHAT_PATH });
+    const before = mock.requests.length;
+
+    await expect(api.relay(chat())).rejects.toMatchObject({ code: 'cross_origin_redirect' });
+
+    expect(mock.requests.length).toBe(before + 1);
+  });
+
   it('still relays the next request normally', async () => {
     mock.enqueue({ kind: 'json', body: { reply: 'after the redirect' } });
     const response = await api.relay(chat());
