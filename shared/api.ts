@@ -3,7 +3,8 @@ import { ErrorBodySchema, ErrorCodeSchema } from './errors.js';
 import { HttpMethodSchema, JournalEntrySchema, JournalOutcomeSchema, RequestIdSchema } from './journal.js';
 import { HostStatusSchema } from './messages.js';
 import { ClientIdSchema, DEFAULT_CLIENT_ID, PlatformIdSchema } from './platforms.js';
-import { BODY_FITS_METHOD, bodyFitsMethod, FORBIDDEN_REQUEST_HEADERS, HeadersSchema, PartialStreamSchema, RelativePathSchema, RelayChunkSchema, RelayRequestSchema, RelayResponseSchema } from './relay.js';
+import { RequestHeadersSchema } from './headers.js';
+import { BODY_FITS_METHOD, bodyFitsMethod, PartialStreamSchema, RelativePathSchema, RelayChunkSchema, RelayRequestSchema, RelayResponseSchema } from './relay.js';
 import { BrowserStatusSchema } from './status.js';
 
 /**
@@ -23,8 +24,6 @@ export const API_SOCKET_FILE = 'api.sock';
 /** Largest request body the API reads: a relayed body at its schema cap plus JSON escaping room. */
 export const API_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-const forbidden = new Set<string>(FORBIDDEN_REQUEST_HEADERS);
-
 /** POST /v1/browser/request. */
 export const ApiRelayRequestSchema = z
   .object({
@@ -32,9 +31,7 @@ export const ApiRelayRequestSchema = z
     client_id: ClientIdSchema.default(DEFAULT_CLIENT_ID),
     method: HttpMethodSchema,
     path: RelativePathSchema,
-    headers: HeadersSchema.default({}).refine((h) => Object.keys(h).every((name) => !forbidden.has(name.toLowerCase())), {
-      message: `headers may not set ${FORBIDDEN_REQUEST_HEADERS.join(', ')}: the page supplies its own`,
-    }),
+    headers: RequestHeadersSchema.default({}),
     body: RelayRequestSchema.shape.body,
     stream: z.boolean().default(false),
     /** The idempotency key; the host makes one when absent. */

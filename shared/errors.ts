@@ -38,6 +38,7 @@ export const ERROR_TABLE = {
   // relay through the page
   no_tab: { http: 409, meaning: 'No open, logged-in tab of that platform (or of that client) is available; nothing was dispatched.', action: 'Open the platform in Firefox and log in.' },
   bad_path: { http: 400, meaning: 'The path is not a same-origin relative path.', action: 'Send a path starting with a single "/".' },
+  cross_origin_redirect: { http: 502, meaning: 'The platform answered with a redirect. The page follows none: Firefox hides where it points, so it could leave the platform with the body and the cookies.', action: 'Send the request to the final path on the platform itself.' },
   auth_required: { http: 502, meaning: 'The platform answered 401/403: the session is logged out.', action: 'Log in to the platform in Firefox.' },
   upstream_429: { http: 429, meaning: 'The platform itself rate-limited the request; backoff honours its Retry-After.', action: 'Wait details.retry_after_ms.' },
   upstream_5xx: { http: 502, meaning: 'The platform answered with a server error.', action: 'Retry later; the circuit opens if it repeats.' },

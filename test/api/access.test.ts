@@ -96,7 +96,7 @@ describe('loopback API access (real host)', () => {
     expect(answer.status).toBe(400);
     const error = (JSON.parse(answer.body) as { error: { code: string; details: { issues: { path: string }[] } } }).error;
     expect(error.code).toBe('bad_payload');
-    expect(error.details.issues.map((i) => i.path).sort()).toEqual(['', 'headers', 'method', 'path', 'platform']);
+    expect(error.details.issues.map((i) => i.path).sort()).toEqual(['', 'headers.Cookie', 'method', 'path', 'platform']);
     expect(relayCalls).toEqual([]);
   });
 
