@@ -1,0 +1,150 @@
+import { percentile, round } from '../stats.js';
+import { feasibleCount } from './oracle.js';
+import { deriveSeed, seededRandom } from './prng.js';
+import type { Profile } from './profile.js';
+import { Scheduler } from './scheduler.js';
+import { SimServer, type Received } from './sim-server.js';
+import { awsAdaptive } from './strategies/aws-adaptive.js';
+import { cockatielStrategy } from './strategies/cockatiel.js';
+import { conductorFx } from './strategies/conductor-fx.js';
+import { naive } from './strategies/naive.js';
+import { served, type SimContext, type StrategyFactory } from './strategies/strategy.js';
+import { makeJobs } from './workload.js';
+
+/** Every strategy, run on the same jobs and platform in each seeded run. */
+export const STRATEGIES: Record<string, StrategyFactory> = {
+  naive,
+  cockatiel: cockatielStrategy,
+  'aws-adaptive': awsAdaptive,
+  'conductor-fx': conductorFx,
+};
+
+/** What one seeded run of one strategy did. */
+export interface RunResult {
+  jobs: number;
+  feasible: number;
+  completed: number;
+  /** Per completed job: from its arrival to the sending of the request that was served. */
+  waits: number[];
+  received: Received[];
+  refusals: number;
+  flaggedAt: number | null;
+  stats: Record<string, number>;
+}
+
+/** Runs one strategy over one seeded run of a profile, on virtual time, to the horizon. */
+export async function runOnce(profile: Profile, strategy: StrategyFactory, seed: number, strategyName: string): Promise<RunResult> {
+  const jobs = makeJobs(profile, seededRandom(deriveSeed(seed, 'workload')));
+  const sched = new Scheduler();
+  const server = new SimServer(profile.server, () => sched.now);
+  const random = seededRandom(deriveSeed(seed, strategyName));
+  const waits: number[] = [];
+  const done = new Set<number>();
+  let stopped = false;
+  const ctx: SimContext = {
+    sched,
+    random,
+    tries: profile.workload.tries,
+    get stopped() {
+      return stopped;
+    },
+    send: (job) => {
+      const sentAt = sched.now;
+      const { answer, afterMs } = server.receive(job.replyMs);
+      return sched.sleep(afterMs).then(() => {
+        if (served(answer) && !done.has(job.id)) {
+          done.add(job.id);
+          waits.push(sentAt - job.arrivalMs);
+        }
+        return answer;
+      });
+    },
+  };
+  const stats = await sched.withVirtualGlobals(random, async () => {
+    const s = strategy(ctx);
+    await s.start();
+    for (const job of jobs) sched.after(job.arrivalMs, () => s.submit(job));
+    await sched.run(profile.horizonMs);
+    stopped = true;
+    s.stop();
+    return s.stats?.() ?? {};
+  });
+  return {
+    jobs: jobs.length,
+    feasible: feasibleCount(profile.server, jobs, profile.horizonMs),
+    completed: done.size,
+    waits,
+    received: server.received,
+    refusals: server.refusals,
+    flaggedAt: server.flaggedAt,
+    stats,
+  };
+}
+
+/** One strategy's figures for one profile, over its seeded runs (README "The simulator" defines each). */
+export interface StrategyFigures {
+  completed: number;
+  feasible_share: number;
+  requests: number;
+  share_429: number;
+  answered_429: number;
+  flagged: number;
+  p50_wait_ms: number | null;
+  p95_wait_ms: number | null;
+  /** The issue's 429 goal: at most 2 % of requests or 2 per limit regime, whichever allows more. */
+  within_429_goal: boolean;
+  /** What callers were told, by code, mean per run (conductor-fx only). */
+  told?: Record<string, number>;
+}
+
+export interface ProfileFigures {
+  limit_regimes: number;
+  jobs: number;
+  /** The oracle's count (mean per run): the most any client completes without a 429. */
+  feasible: number;
+  strategies: Record<string, StrategyFigures>;
+  /** Seed 0's run of each strategy, for the chart. */
+  firstRuns: Record<string, RunResult>;
+}
+
+const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+/** Sums the figures of a strategy's runs. */
+export function summarize(runs: readonly RunResult[], limitRegimes: number): StrategyFigures {
+  const requests = runs.reduce((n, r) => n + r.received.length, 0);
+  const refusals = runs.reduce((n, r) => n + r.refusals, 0);
+  const feasible = runs.reduce((n, r) => n + r.feasible, 0);
+  const waits = runs.flatMap((r) => r.waits);
+  const meanRefusals = refusals / runs.length;
+  const meanRequests = requests / runs.length;
+  const figures: StrategyFigures = {
+    completed: round(mean(runs.map((r) => r.completed)), 1),
+    feasible_share: feasible === 0 ? 1 : round(runs.reduce((n, r) => n + r.completed, 0) / feasible, 3),
+    requests: round(meanRequests, 1),
+    share_429: requests === 0 ? 0 : round(refusals / requests, 4),
+    answered_429: round(meanRefusals, 2),
+    flagged: runs.filter((r) => r.flaggedAt !== null).length,
+    p50_wait_ms: waits.length === 0 ? null : Math.round(percentile(waits, 0.5)),
+    p95_wait_ms: waits.length === 0 ? null : Math.round(percentile(waits, 0.95)),
+    within_429_goal: meanRefusals <= Math.max(0.02 * meanRequests, 2 * limitRegimes),
+  };
+  const codes = new Set(runs.flatMap((r) => Object.keys(r.stats)));
+  if (codes.size > 0) figures.told = Object.fromEntries([...codes].sort().map((c) => [c, round(mean(runs.map((r) => r.stats[c] ?? 0)), 1)]));
+  return figures;
+}
+
+/** Runs every strategy over every seed of a profile. */
+export async function simulateProfile(profile: Profile, strategies: Record<string, StrategyFactory> = STRATEGIES): Promise<ProfileFigures> {
+  const limitRegimes = 1 + profile.server.quotaChanges.length;
+  const out: ProfileFigures = { limit_regimes: limitRegimes, jobs: profile.workload.total, feasible: 0, strategies: {}, firstRuns: {} };
+  const feasible: number[] = [];
+  for (const [name, factory] of Object.entries(strategies)) {
+    const runs: RunResult[] = [];
+    for (let seed = 0; seed < profile.seeds; seed++) runs.push(await runOnce(profile, factory, seed, name));
+    out.strategies[name] = summarize(runs, limitRegimes);
+    out.firstRuns[name] = runs[0] as RunResult;
+    if (feasible.length === 0) feasible.push(...runs.map((r) => r.feasible));
+  }
+  out.feasible = round(mean(feasible), 1);
+  return out;
+}
