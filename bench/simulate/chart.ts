@@ -2,9 +2,9 @@ import { limitPerMinuteAt } from './hidden-bucket.js';
 import type { Profile } from './profile.js';
 import type { RunResult } from './simulation.js';
 
-const W = 900;
+const W = 960;
 const H = 360;
-const PAD = { left: 56, right: 170, top: 34, bottom: 44 };
+const PAD = { left: 56, right: 200, top: 34, bottom: 44 };
 const COLORS = ['#d62728', '#9467bd', '#ff7f0e', '#1f77b4', '#2ca02c', '#8c564b'];
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -30,7 +30,9 @@ export function renderChart(profile: Profile, runs: Record<string, RunResult>): 
   const limitAt = (t: number): number => limitPerMinuteAt(profile.server, t);
   const steps = [0, ...profile.server.quotaChanges.map((c) => c.atMs).filter((t) => t < horizon).sort((a, b) => a - b)];
   const maxLimit = Math.max(...steps.map(limitAt));
-  const top = Math.max(maxLimit * 2, ...series.flatMap((s) => s.rates), 1) * 1.05;
+  // Four times the highest limit: enough to see who overshoots, without a flagged peer's retry storm flattening the rest.
+  const top = Math.max(maxLimit * 4, 2);
+  const clipped = series.some((s) => s.rates.some((r) => r > top));
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const x = (t: number): number => PAD.left + (t / horizon) * plotW;
@@ -38,7 +40,7 @@ export function renderChart(profile: Profile, runs: Record<string, RunResult>): 
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
-  parts.push(`<text x="${PAD.left}" y="20" font-size="14" font-weight="bold">${esc(profile.name)}: hidden limit vs sending rate (requests/min, seed 0, ${binMs / 60_000}-min bins)</text>`);
+  parts.push(`<text x="${PAD.left}" y="20" font-size="14" font-weight="bold">${esc(profile.name)}: hidden limit vs sending rate (requests/min, seed 0, ${binMs / 60_000}-min bins${clipped ? ', clipped' : ''})</text>`);
   // Axes and grid.
   for (let i = 0; i <= 4; i++) {
     const v = (top * i) / 4;

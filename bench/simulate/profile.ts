@@ -73,7 +73,12 @@ export function parseProfiles(raw: unknown): Profile[] {
   // The list form is checked alone so that its errors carry plain paths (`0.server…`), not union noise.
   const schema = Array.isArray(raw) ? z.array(ProfileSchema).min(1) : z.strictObject({ profiles: z.array(ProfileSchema).min(1) });
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new ProfileError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  if (!parsed.success) {
+    // An unknown key is named in its own path: a misspelt field would otherwise silently keep its default.
+    throw new ProfileError(
+      parsed.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ path: [...i.path, k].join('.'), message: 'unknown key' })) : [{ path: i.path.join('.'), message: i.message }])),
+    );
+  }
   const profiles = Array.isArray(parsed.data) ? parsed.data : parsed.data.profiles;
   const names = new Set<string>();
   const issues: { path: string; message: string }[] = [];

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseProfiles } from './profile.js';
+import { Scheduler, SIM_EPOCH_MS } from './scheduler.js';
+import { runOnce, STRATEGIES } from './simulation.js';
+
+describe('Scheduler', () => {
+  it('runs events in time order, ties in the order scheduled, and skips cancelled ones', async () => {
+    const s = new Scheduler();
+    const seen: string[] = [];
+    s.after(20, () => seen.push('b@20'));
+    s.after(10, () => seen.push('a@10'));
+    s.after(20, () => seen.push('c@20'));
+    const cancelled = s.after(15, () => seen.push('never'));
+    s.cancel(cancelled);
+    s.after(31, () => seen.push('later'));
+    await s.run(30);
+    expect(seen).toEqual(['a@10', 'b@20', 'c@20']);
+    expect(s.now).toBe(30);
+    await s.run(31);
+    expect(seen.at(-1)).toBe('later');
+  });
+
+  it('lets promise continuations of one event run before the next event', async () => {
+    const s = new Scheduler();
+    const seen: string[] = [];
+    void (async () => {
+      await s.sleep(10);
+      seen.push(`woke@${s.now}`);
+      await Promise.resolve();
+      s.after(0, () => seen.push(`chained@${s.now}`));
+    })();
+    s.after(10, () => seen.push('second@10'));
+    await s.run(100);
+    expect(seen).toEqual(['woke@10', 'second@10', 'chained@10']);
+  });
+
+  it('makes the globals virtual inside withVirtualGlobals and restores them after', async () => {
+    const s = new Scheduler();
+    const realNow = Date.now;
+    const realSetTimeout = globalThis.setTimeout;
+    const inside = await s.withVirtualGlobals(() => 0.25, async () => {
+      const fired: number[] = [];
+      setTimeout(() => fired.push(Date.now()), 5_000);
+      const t = setTimeout(() => fired.push(-1), 6_000);
+      clearTimeout(t);
+      await s.run(10_000);
+      return { fired, random: Math.random() };
+    });
+    expect(inside).toEqual({ fired: [SIM_EPOCH_MS + 5_000], random: 0.25 });
+    expect(Date.now).toBe(realNow);
+    expect(globalThis.setTimeout).toBe(realSetTimeout);
+  });
+});
+
+describe('a simulated run', () => {
+  const profiles = parseProfiles(JSON.parse(readFileSync(new URL('./profiles.json', import.meta.url), 'utf8')));
+  const profile = profiles.find((p) => p.name === 'five-conversations');
+  if (profile === undefined) throw new Error('five-conversations profile missing');
+  const short = { ...profile, horizonMs: 3_600_000, workload: { ...profile.workload, total: 40, spanMs: 1_800_000 } };
+
+  it.each(Object.keys(STRATEGIES))('is deterministic: the same seed gives the same run (%s)', async (name) => {
+    const strategy = STRATEGIES[name] as (typeof STRATEGIES)[string];
+    const a = await runOnce(short, strategy, 7, name);
+    const b = await runOnce(short, strategy, 7, name);
+    expect(a.received.length).toBeGreaterThan(0);
+    expect(b).toEqual(a);
+    const other = await runOnce(short, strategy, 8, name);
+    expect(other.received).not.toEqual(a.received);
+  });
+});
