@@ -6,17 +6,25 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { renderChart } from './chart.js';
+import { markdownTables, type ProfileEntry } from './readme-table.js';
 import { parseProfiles, ProfileError } from './profile.js';
 import { simulateProfile, STRATEGIES } from './simulation.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({
-  options: {
-    profiles: { type: 'string', default: join(here, 'profiles.json') },
-    out: { type: 'string', default: join(here, '..', 'results', 'simulate.json') },
-    only: { type: 'string' },
-  },
-});
+const USAGE = 'usage: npm run simulate [-- --profiles <file.json>] [--out <results.json>] [--only <name,…>]';
+let values: { profiles?: string; out?: string; only?: string };
+try {
+  ({ values } = parseArgs({
+    options: {
+      profiles: { type: 'string', default: join(here, 'profiles.json') },
+      out: { type: 'string', default: join(here, '..', 'results', 'simulate.json') },
+      only: { type: 'string' },
+    },
+  }));
+} catch (err) {
+  console.error(`${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
 
 let profiles;
 try {
@@ -31,22 +39,25 @@ const chartDir = out.replace(/\.json$/, '');
 await mkdir(chartDir, { recursive: true });
 
 const started = performance.now();
-const results: Record<string, unknown> = {};
+const results: Record<string, ProfileEntry> = {};
+const seeds: Record<string, number> = {};
 for (const profile of profiles) {
   if (only !== undefined && !only.includes(profile.name)) continue;
   const t0 = performance.now();
   const figures = await simulateProfile(profile);
   const { firstRuns, strategies, ...rest } = figures;
   results[profile.name] = { ...rest, ...strategies };
+  seeds[profile.name] = profile.seeds;
   await writeFile(join(chartDir, `${profile.name}.svg`), renderChart(profile, firstRuns));
   console.log(`\n== ${profile.name} (${profile.seeds} seeds, ${figures.jobs} jobs, feasible ${figures.feasible}, ${Math.round(performance.now() - t0)} ms)`);
-  console.log('strategy'.padEnd(14), 'completed', 'feasible', ' 429s', 'share429', 'flagged', '  p50 wait', '  p95 wait');
+  console.log('strategy'.padEnd(14), 'completed', 'gave up', 'feasible', ' 429s', 'share429', 'flagged', '  p50 wait', '  p95 wait');
   for (const [name, f] of Object.entries(strategies)) {
     const min = (v: number | null): string => (v === null ? '-' : `${(v / 60_000).toFixed(1)} min`);
-    console.log(name.padEnd(14), String(f.completed).padStart(9), String(f.feasible_share).padStart(8), String(f.answered_429).padStart(5), String(f.share_429).padStart(8), `${f.flagged}/${profile.seeds}`.padStart(7), min(f.p50_wait_ms).padStart(10), min(f.p95_wait_ms).padStart(10));
+    console.log(name.padEnd(14), String(f.completed).padStart(9), String(f.gave_up).padStart(7), String(f.feasible_share).padStart(8), String(f.answered_429).padStart(5), String(f.share_429).padStart(8), `${f.flagged}/${profile.seeds}`.padStart(7), min(f.p50_wait_ms).padStart(10), min(f.p95_wait_ms).padStart(10));
   }
 }
 await mkdir(dirname(out), { recursive: true });
 const doc = { generated_by: 'npm run simulate', strategies: Object.keys(STRATEGIES), node_version: process.version, run_ms: Math.round(performance.now() - started), profiles: results };
 await writeFile(out, JSON.stringify(doc, null, 2) + '\n');
-console.log(`\nwritten to ${out} and ${chartDir}/ in ${doc.run_ms} ms`);
+console.log(`\n${markdownTables(results, doc.strategies, seeds)}`);
+console.log(`written to ${out} and ${chartDir}/ in ${doc.run_ms} ms`);

@@ -11,6 +11,11 @@ import type { Job } from './workload.js';
  * conversation's job ends first at the horizon).
  */
 export function feasibleCount(server: ServerSpec, jobs: readonly Job[], horizonMs: number): number {
+  return feasibleSchedule(server, jobs, horizonMs).length;
+}
+
+/** The oracle's schedule: per job it completes by the horizon, the wait from its arrival to its sending. */
+export function feasibleSchedule(server: ServerSpec, jobs: readonly Job[], horizonMs: number): { job: Job; waitMs: number }[] {
   const bucket = new HiddenBucket(server);
   const queues = new Map<number, Job[]>();
   for (const job of [...jobs].sort((a, b) => a.arrivalMs - b.arrivalMs || a.id - b.id)) {
@@ -23,7 +28,7 @@ export function feasibleCount(server: ServerSpec, jobs: readonly Job[], horizonM
   const sent: number[] = [];
   const perMinute = server.flag.maxRequestsPer60s;
   let t = 0;
-  let completed = 0;
+  const completed: { job: Job; waitMs: number }[] = [];
   for (;;) {
     let earliest = Infinity;
     for (const [target, q] of queues) if (q.length > 0) earliest = Math.min(earliest, readyAt(target, q[0] as Job));
@@ -62,7 +67,7 @@ export function feasibleCount(server: ServerSpec, jobs: readonly Job[], horizonM
     bucket.take(t);
     sent.push(t);
     freeAt.set(pick.target, t + pick.job.replyMs);
-    if (t + pick.job.replyMs <= horizonMs) completed += 1;
+    if (t + pick.job.replyMs <= horizonMs) completed.push({ job: pick.job, waitMs: t - pick.job.arrivalMs });
   }
   return completed;
 }

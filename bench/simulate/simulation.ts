@@ -1,5 +1,5 @@
 import { percentile, round } from '../stats.js';
-import { feasibleCount } from './oracle.js';
+import { feasibleSchedule } from './oracle.js';
 import { deriveSeed, seededRandom } from './prng.js';
 import type { Profile } from './profile.js';
 import { Scheduler } from './scheduler.js';
@@ -9,7 +9,7 @@ import { cockatielStrategy } from './strategies/cockatiel.js';
 import { conductorFx } from './strategies/conductor-fx.js';
 import { naive } from './strategies/naive.js';
 import { served, type SimContext, type StrategyFactory } from './strategies/strategy.js';
-import { makeJobs } from './workload.js';
+import { makeJobs, type Job } from './workload.js';
 
 /** Every strategy, run on the same jobs and platform in each seeded run. */
 export const STRATEGIES: Record<string, StrategyFactory> = {
@@ -23,10 +23,14 @@ export const STRATEGIES: Record<string, StrategyFactory> = {
 export interface RunResult {
   jobs: number;
   feasible: number;
+  /** The oracle's waits (arrival to sending) of the jobs it completes. */
+  feasibleWaits: number[];
   completed: number;
   /** Per completed job: from its arrival to the sending of the request that was served. */
   waits: number[];
   received: Received[];
+  /** Jobs whose caller spent its budget of tries before the horizon without being served. */
+  gaveUp: number;
   refusals: number;
   flaggedAt: number | null;
   stats: Record<string, number>;
@@ -41,6 +45,7 @@ export async function runOnce(profile: Profile, strategy: StrategyFactory, seed:
   const waits: number[] = [];
   const done = new Set<number>();
   let stopped = false;
+  let gaveUp = 0;
   const ctx: SimContext = {
     sched,
     random,
@@ -63,16 +68,22 @@ export async function runOnce(profile: Profile, strategy: StrategyFactory, seed:
   const stats = await sched.withVirtualGlobals(random, async () => {
     const s = strategy(ctx);
     await s.start();
-    for (const job of jobs) sched.after(job.arrivalMs, () => s.submit(job));
+    const settled = (job: Job) => (): void => {
+      if (!stopped && !done.has(job.id)) gaveUp += 1;
+    };
+    for (const job of jobs) sched.after(job.arrivalMs, () => void s.submit(job).then(settled(job)));
     await sched.run(profile.horizonMs);
     stopped = true;
     s.stop();
     return s.stats?.() ?? {};
   });
+  const oracle = feasibleSchedule(profile.server, jobs, profile.horizonMs);
   return {
     jobs: jobs.length,
-    feasible: feasibleCount(profile.server, jobs, profile.horizonMs),
+    feasible: oracle.length,
+    feasibleWaits: oracle.map((o) => o.waitMs),
     completed: done.size,
+    gaveUp,
     waits,
     received: server.received,
     refusals: server.refusals,
@@ -84,6 +95,8 @@ export async function runOnce(profile: Profile, strategy: StrategyFactory, seed:
 /** One strategy's figures for one profile, over its seeded runs (README "The simulator" defines each). */
 export interface StrategyFigures {
   completed: number;
+  /** Jobs whose budget of tries ran out before the horizon (mean per run): work the caller lost. */
+  gave_up: number;
   feasible_share: number;
   requests: number;
   share_429: number;
@@ -102,9 +115,18 @@ export interface ProfileFigures {
   jobs: number;
   /** The oracle's count (mean per run): the most any client completes without a 429. */
   feasible: number;
+  /** The oracle's own waits: what even a client that knows the limit makes jobs wait. */
+  feasible_p50_wait_ms: number | null;
+  feasible_p95_wait_ms: number | null;
   strategies: Record<string, StrategyFigures>;
   /** Seed 0's run of each strategy, for the chart. */
   firstRuns: Record<string, RunResult>;
+}
+
+/** The median and 95th percentile of waits (null when nothing completed). */
+function waitFigures(waits: readonly number[]): { p50_wait_ms: number | null; p95_wait_ms: number | null } {
+  if (waits.length === 0) return { p50_wait_ms: null, p95_wait_ms: null };
+  return { p50_wait_ms: Math.round(percentile(waits, 0.5)), p95_wait_ms: Math.round(percentile(waits, 0.95)) };
 }
 
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -119,13 +141,13 @@ export function summarize(runs: readonly RunResult[], limitRegimes: number): Str
   const meanRequests = requests / runs.length;
   const figures: StrategyFigures = {
     completed: round(mean(runs.map((r) => r.completed)), 1),
+    gave_up: round(mean(runs.map((r) => r.gaveUp)), 1),
     feasible_share: feasible === 0 ? 1 : round(runs.reduce((n, r) => n + r.completed, 0) / feasible, 3),
     requests: round(meanRequests, 1),
     share_429: requests === 0 ? 0 : round(refusals / requests, 4),
     answered_429: round(meanRefusals, 2),
     flagged: runs.filter((r) => r.flaggedAt !== null).length,
-    p50_wait_ms: waits.length === 0 ? null : Math.round(percentile(waits, 0.5)),
-    p95_wait_ms: waits.length === 0 ? null : Math.round(percentile(waits, 0.95)),
+    ...waitFigures(waits),
     within_429_goal: meanRefusals <= Math.max(0.02 * meanRequests, 2 * limitRegimes),
   };
   const codes = new Set(runs.flatMap((r) => Object.keys(r.stats)));
@@ -136,15 +158,19 @@ export function summarize(runs: readonly RunResult[], limitRegimes: number): Str
 /** Runs every strategy over every seed of a profile. */
 export async function simulateProfile(profile: Profile, strategies: Record<string, StrategyFactory> = STRATEGIES): Promise<ProfileFigures> {
   const limitRegimes = 1 + profile.server.quotaChanges.length;
-  const out: ProfileFigures = { limit_regimes: limitRegimes, jobs: profile.workload.total, feasible: 0, strategies: {}, firstRuns: {} };
-  const feasible: number[] = [];
+  const out: ProfileFigures = { limit_regimes: limitRegimes, jobs: profile.workload.total, feasible: 0, feasible_p50_wait_ms: null, feasible_p95_wait_ms: null, strategies: {}, firstRuns: {} };
+  let oracleRuns: RunResult[] = [];
   for (const [name, factory] of Object.entries(strategies)) {
     const runs: RunResult[] = [];
     for (let seed = 0; seed < profile.seeds; seed++) runs.push(await runOnce(profile, factory, seed, name));
     out.strategies[name] = summarize(runs, limitRegimes);
     out.firstRuns[name] = runs[0] as RunResult;
-    if (feasible.length === 0) feasible.push(...runs.map((r) => r.feasible));
+    if (oracleRuns.length === 0) oracleRuns = runs;
   }
-  out.feasible = round(mean(feasible), 1);
+  // The jobs of a seed are the same for every strategy, so the oracle's figures are too.
+  out.feasible = round(mean(oracleRuns.map((r) => r.feasible)), 1);
+  const oracleWaits = waitFigures(oracleRuns.flatMap((r) => r.feasibleWaits));
+  out.feasible_p50_wait_ms = oracleWaits.p50_wait_ms;
+  out.feasible_p95_wait_ms = oracleWaits.p95_wait_ms;
   return out;
 }

@@ -22,15 +22,14 @@ export const cockatielStrategy: StrategyFactory = (ctx) => {
   );
   return {
     start: async () => {},
-    submit: (job) => {
+    submit: (job) =>
       policy
         .execute(async () => {
           if (ctx.stopped) return;
           const answer = await ctx.send(job);
           if (!served(answer)) throw new HttpFailure(answer.status);
         })
-        .catch(() => undefined);
-    },
+        .catch(() => undefined),
     stop: () => {},
   };
 };

@@ -43,28 +43,26 @@ export const conductorFx: StrategyFactory = (ctx) => {
     start: async () => {
       await engine.initialize();
     },
-    submit: (job) => {
-      void (async () => {
-        for (let attempt = 0; attempt < ctx.tries && !ctx.stopped; attempt++) {
-          let retryAfterMs: number | undefined;
-          try {
-            const lease = await engine.beginRequest(targetOf(job.target), `job-${job.id}-try-${attempt}`, { maxWaitMs: MAX_WAIT_MS });
-            if (ctx.stopped) return;
-            const answer = await ctx.send(job);
-            const outcome = classifyResponse(answer.status, answer.headers, clock.now());
-            lease.complete(outcome);
-            if (served(answer)) return;
-            count(outcome.code ?? `http_${answer.status}`);
-            retryAfterMs = outcome.retryAfterMs;
-          } catch (err) {
-            const code = err instanceof ConductorError ? err.code : 'internal_error';
-            count(code);
-            const hint = err instanceof ConductorError ? err.details?.['retry_after_ms'] : undefined;
-            retryAfterMs = typeof hint === 'number' ? hint : undefined;
-          }
-          if (retryAfterMs !== undefined && retryAfterMs > 0) await ctx.sched.sleep(retryAfterMs);
+    submit: async (job) => {
+      for (let attempt = 0; attempt < ctx.tries && !ctx.stopped; attempt++) {
+        let retryAfterMs: number | undefined;
+        try {
+          const lease = await engine.beginRequest(targetOf(job.target), `job-${job.id}-try-${attempt}`, { maxWaitMs: MAX_WAIT_MS });
+          if (ctx.stopped) return;
+          const answer = await ctx.send(job);
+          const outcome = classifyResponse(answer.status, answer.headers, clock.now());
+          lease.complete(outcome);
+          if (served(answer)) return;
+          count(outcome.code ?? `http_${answer.status}`);
+          retryAfterMs = outcome.retryAfterMs;
+        } catch (err) {
+          const code = err instanceof ConductorError ? err.code : 'internal_error';
+          count(code);
+          const hint = err instanceof ConductorError ? err.details?.['retry_after_ms'] : undefined;
+          retryAfterMs = typeof hint === 'number' ? hint : undefined;
         }
-      })();
+        if (retryAfterMs !== undefined && retryAfterMs > 0) await ctx.sched.sleep(retryAfterMs);
+      }
     },
     stop: () => engine.dispose(),
     stats: () => ({ ...told }),

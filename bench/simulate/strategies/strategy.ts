@@ -19,7 +19,8 @@ export interface SimContext {
 export interface Strategy {
   /** Ready to take jobs (e.g. the engine's initialize). */
   start(): Promise<void>;
-  submit(job: Job): void;
+  /** Takes a job as it arrives; settles when its caller stops trying (served, or its tries spent). */
+  submit(job: Job): Promise<void>;
   /** The horizon is reached: release timers and waiters. */
   stop(): void;
   /** Strategy-specific counters for the results (e.g. the engine's refusals by code). */
@@ -35,10 +36,11 @@ export const served = (a: Answer): boolean => a.status >= 200 && a.status < 300;
  * Per-conversation FIFO lanes: each target runs one job at a time, in arrival order (a
  * conversation's next message waits for the reply to the last). `work` runs a job to its end.
  */
-export function lanes(work: (job: Job) => Promise<void>): (job: Job) => void {
+export function lanes(work: (job: Job) => Promise<void>): (job: Job) => Promise<void> {
   const tails = new Map<number, Promise<void>>();
   return (job) => {
     const tail = (tails.get(job.target) ?? Promise.resolve()).then(() => work(job)).catch(() => undefined);
     tails.set(job.target, tail);
+    return tail;
   };
 }
