@@ -1,24 +1,28 @@
-// `npm run simulate [-- --profiles <file.json>] [--out <results.json>] [--only <name,…>]`: runs
-// every profile against every strategy on virtual time, writes the figures (JSON) and one SVG chart
-// per profile beside them (in <out without .json>/).
+// `npm run simulate [-- --profiles <file.json> | --random <n> [--random-seed <s>]] [--out <results.json>]
+// [--only <name,…>]`: runs every profile against every strategy on virtual time, writes the figures
+// (JSON) and one SVG chart per profile beside them (in <out without .json>/); random profiles are
+// also written there (profiles.json), to be run again or kept.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { renderChart } from './chart.js';
 import { markdownTables, type ProfileEntry } from './readme-table.js';
-import { parseProfiles, ProfileError } from './profile.js';
+import { parseProfiles, ProfileError, type Profile } from './profile.js';
+import { randomProfiles } from './random-profiles.js';
 import { simulateProfile, STRATEGIES } from './simulation.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const USAGE = 'usage: npm run simulate [-- --profiles <file.json>] [--out <results.json>] [--only <name,…>]';
-let values: { profiles?: string; out?: string; only?: string };
+const USAGE = 'usage: npm run simulate [-- --profiles <file.json> | --random <n> [--random-seed <s>]] [--out <results.json>] [--only <name,…>]';
+let values: { profiles?: string; out?: string; only?: string; random?: string; 'random-seed'?: string };
 try {
   ({ values } = parseArgs({
     options: {
       profiles: { type: 'string', default: join(here, 'profiles.json') },
       out: { type: 'string', default: join(here, '..', 'results', 'simulate.json') },
       only: { type: 'string' },
+      random: { type: 'string' },
+      'random-seed': { type: 'string', default: '1' },
     },
   }));
 } catch (err) {
@@ -26,17 +30,29 @@ try {
   process.exit(2);
 }
 
-let profiles;
-try {
-  profiles = parseProfiles(JSON.parse(await readFile(values.profiles as string, 'utf8')));
-} catch (err) {
-  console.error(err instanceof ProfileError || err instanceof SyntaxError ? `${values.profiles}: ${err.message}` : err);
-  process.exit(2);
-}
-const only = values.only?.split(',');
 const out = values.out as string;
 const chartDir = out.replace(/\.json$/, '');
 await mkdir(chartDir, { recursive: true });
+
+let profiles: Profile[];
+if (values.random !== undefined) {
+  const n = Number(values.random);
+  const seed = Number(values['random-seed']);
+  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(seed)) {
+    console.error(`--random needs a count ≥ 1 and --random-seed an integer\n${USAGE}`);
+    process.exit(2);
+  }
+  profiles = randomProfiles(n, seed);
+  await writeFile(join(chartDir, 'profiles.json'), JSON.stringify({ profiles }, null, 2) + '\n');
+} else {
+  try {
+    profiles = parseProfiles(JSON.parse(await readFile(values.profiles as string, 'utf8')));
+  } catch (err) {
+    console.error(err instanceof ProfileError || err instanceof SyntaxError ? `${values.profiles}: ${err.message}` : err);
+    process.exit(2);
+  }
+}
+const only = values.only?.split(',');
 
 const started = performance.now();
 const results: Record<string, ProfileEntry> = {};

@@ -19,6 +19,9 @@ export const STRATEGIES: Record<string, StrategyFactory> = {
   'conductor-fx': conductorFx,
 };
 
+/** How often a served answer streams a chunk (the relay touches the lease on each, keeping it from the stale sweep). */
+const CHUNK_EVERY_MS = 10_000;
+
 /** What one seeded run of one strategy did. */
 export interface RunResult {
   jobs: number;
@@ -53,9 +56,10 @@ export async function runOnce(profile: Profile, strategy: StrategyFactory, seed:
     get stopped() {
       return stopped;
     },
-    send: (job) => {
+    send: (job, onChunk) => {
       const sentAt = sched.now;
       const { answer, afterMs } = server.receive(job.replyMs);
+      if (onChunk !== undefined && served(answer)) for (let t = CHUNK_EVERY_MS; t < afterMs; t += CHUNK_EVERY_MS) sched.after(t, onChunk);
       return sched.sleep(afterMs).then(() => {
         if (served(answer) && !done.has(job.id)) {
           done.add(job.id);

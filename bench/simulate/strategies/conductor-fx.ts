@@ -49,7 +49,7 @@ export const conductorFx: StrategyFactory = (ctx) => {
         try {
           const lease = await engine.beginRequest(targetOf(job.target), `job-${job.id}-try-${attempt}`, { maxWaitMs: MAX_WAIT_MS });
           if (ctx.stopped) return;
-          const answer = await ctx.send(job);
+          const answer = await ctx.send(job, () => lease.touch('chunk'));
           const outcome = classifyResponse(answer.status, answer.headers, clock.now());
           lease.complete(outcome);
           if (served(answer)) return;

@@ -9,8 +9,8 @@ export interface SimContext {
   readonly random: () => number;
   /** The caller's budget of tries per job. */
   readonly tries: number;
-  /** Sends a job's request to the platform; resolves when the answer is complete. */
-  send(job: Job): Promise<Answer>;
+  /** Sends a job's request to the platform; resolves when the answer is complete. A served answer streams: `onChunk` runs every few seconds until then. */
+  send(job: Job, onChunk?: () => void): Promise<Answer>;
   /** True once the horizon is reached: loops should stop trying. */
   readonly stopped: boolean;
 }
