@@ -2,21 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { ServerSpec } from './profile.js';
 import { SIM_EPOCH_MS } from './scheduler.js';
 import { REFUSAL_MS, SimServer } from './sim-server.js';
+import { serverSpec } from './test-server-spec.js';
 
 const MIN = 60_000;
-
-function spec(over: Partial<ServerSpec> = {}): ServerSpec {
-  return {
-    bucket: { capacity: 2, refill: 1, periodMs: MIN },
-    quotaChanges: [],
-    retryAfter: 'exact',
-    capBody: false,
-    flag: { max429InWindow: 3, windowMs: 60 * MIN, maxRequestsPer60s: 100 },
-    outages: [],
-    replyMs: [1_000, 1_000],
-    ...over,
-  };
-}
 
 /** A server whose clock the test sets. */
 function serverAt(s: ServerSpec): { server: SimServer; at(ms: number): SimServer } {
@@ -33,7 +21,7 @@ function serverAt(s: ServerSpec): { server: SimServer; at(ms: number): SimServer
 
 describe('SimServer', () => {
   it('serves from a full bucket, then refuses with the exact Retry-After until a token refills', () => {
-    const { at } = serverAt(spec());
+    const { at } = serverAt(serverSpec());
     expect(at(0).receive(5_000)).toMatchObject({ answer: { status: 200 }, afterMs: 5_000 });
     expect(at(0).receive(5_000).answer.status).toBe(200);
     const refused = at(0).receive(5_000);
@@ -45,16 +33,16 @@ describe('SimServer', () => {
   });
 
   it('sends no Retry-After with "none", a fixed one with {fixedMs}', () => {
-    const none = serverAt(spec({ retryAfter: 'none', bucket: { capacity: 1, refill: 1, periodMs: MIN } }));
+    const none = serverAt(serverSpec({ retryAfter: 'none', bucket: { capacity: 1, refill: 1, periodMs: MIN } }));
     none.at(0).receive(1);
     expect(none.at(0).receive(1).answer.headers['retry-after']).toBeUndefined();
-    const fixed = serverAt(spec({ retryAfter: { fixedMs: 20_000 }, bucket: { capacity: 1, refill: 1, periodMs: MIN } }));
+    const fixed = serverAt(serverSpec({ retryAfter: { fixedMs: 20_000 }, bucket: { capacity: 1, refill: 1, periodMs: MIN } }));
     fixed.at(0).receive(1);
     expect(fixed.at(0).receive(1).answer.headers['retry-after']).toBe('20');
   });
 
   it('refuses with a usage-cap body naming the reset time when capBody is set', () => {
-    const { at } = serverAt(spec({ capBody: true, retryAfter: 'none', bucket: { capacity: 1, refill: 1, periodMs: MIN } }));
+    const { at } = serverAt(serverSpec({ capBody: true, retryAfter: 'none', bucket: { capacity: 1, refill: 1, periodMs: MIN } }));
     at(0).receive(1);
     const { answer } = at(15_000).receive(1);
     expect(answer.status).toBe(429);
@@ -65,7 +53,7 @@ describe('SimServer', () => {
   });
 
   it('flags the account at max429InWindow refusals within the window; then every answer is 403', () => {
-    const { server, at } = serverAt(spec({ bucket: { capacity: 1, refill: 1, periodMs: MIN } }));
+    const { server, at } = serverAt(serverSpec({ bucket: { capacity: 1, refill: 1, periodMs: MIN } }));
     at(0).receive(1);
     at(1_000).receive(1);
     at(2_000).receive(1);
@@ -78,7 +66,7 @@ describe('SimServer', () => {
   });
 
   it('forgets refusals that left the window', () => {
-    const { server, at } = serverAt(spec({ bucket: { capacity: 1, refill: 1, periodMs: MIN }, flag: { max429InWindow: 2, windowMs: 10 * MIN, maxRequestsPer60s: 100 } }));
+    const { server, at } = serverAt(serverSpec({ bucket: { capacity: 1, refill: 1, periodMs: MIN }, flag: { max429InWindow: 2, windowMs: 10 * MIN, maxRequestsPer60s: 100 } }));
     at(0).receive(1);
     expect(at(1_000).receive(1).answer.status).toBe(429);
     expect(at(10 * MIN + 1_000).receive(1).answer.status).toBe(200);
@@ -90,7 +78,7 @@ describe('SimServer', () => {
   });
 
   it('flags the account when more than maxRequestsPer60s requests arrive within 60 s', () => {
-    const { server, at } = serverAt(spec({ bucket: { capacity: 100, refill: 1, periodMs: MIN }, flag: { max429InWindow: 3, windowMs: MIN, maxRequestsPer60s: 3 } }));
+    const { server, at } = serverAt(serverSpec({ bucket: { capacity: 100, refill: 1, periodMs: MIN }, flag: { max429InWindow: 3, windowMs: MIN, maxRequestsPer60s: 3 } }));
     for (const t of [0, 10_000, 20_000]) expect(at(t).receive(1).answer.status).toBe(200);
     expect(at(60_000).receive(1).answer.status).toBe(200); // the first left the window
     expect(server.flaggedAt).toBeNull();
@@ -99,7 +87,7 @@ describe('SimServer', () => {
   });
 
   it('answers an outage with its status, taking no token and counting no refusal', () => {
-    const { server, at } = serverAt(spec({ bucket: { capacity: 1, refill: 1, periodMs: MIN }, outages: [{ fromMs: 1_000, toMs: 5_000, status: 503 }] }));
+    const { server, at } = serverAt(serverSpec({ bucket: { capacity: 1, refill: 1, periodMs: MIN }, outages: [{ fromMs: 1_000, toMs: 5_000, status: 503 }] }));
     expect(at(1_000).receive(1).answer.status).toBe(503);
     expect(at(4_999).receive(1).answer.status).toBe(503);
     expect(at(5_000).receive(1).answer.status).toBe(200);
@@ -108,7 +96,7 @@ describe('SimServer', () => {
   });
 
   it('applies a quota change at its time, cutting the tokens to the new capacity', () => {
-    const { at } = serverAt(spec({ bucket: { capacity: 5, refill: 5, periodMs: MIN }, quotaChanges: [{ atMs: 10 * MIN, capacity: 1, refill: 1, periodMs: 2 * MIN }] }));
+    const { at } = serverAt(serverSpec({ bucket: { capacity: 5, refill: 5, periodMs: MIN }, quotaChanges: [{ atMs: 10 * MIN, capacity: 1, refill: 1, periodMs: 2 * MIN }] }));
     expect(at(10 * MIN).receive(1).answer.status).toBe(200);
     const refused = at(10 * MIN).receive(1);
     expect(refused.answer.status).toBe(429);
