@@ -40,6 +40,12 @@ export class HiddenBucket {
     this.at = t;
   }
 
+  /** The capacity in force at `t`: what a usage-cap answer names as the limit. */
+  capacityAt(t: number): number {
+    this.advance(t);
+    return this.spec.capacity;
+  }
+
   /** Takes a token at `t` if one is there; false (nothing taken) otherwise. */
   take(t: number): boolean {
     this.advance(t);

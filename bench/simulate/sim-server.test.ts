@@ -47,8 +47,9 @@ describe('SimServer', () => {
     const { answer } = at(15_000).receive(1);
     expect(answer.status).toBe(429);
     expect(answer.headers['retry-after']).toBeUndefined();
-    const body = JSON.parse(answer.body) as { error: { type: string; resets_at: string } };
+    const body = JSON.parse(answer.body) as { error: { type: string; limit: number; resets_at: string } };
     expect(body.error.type).toBe('usage_limit_reached');
+    expect(body.error.limit).toBe(1);
     expect(Date.parse(body.error.resets_at)).toBe(SIM_EPOCH_MS + 60_000);
   });
 

@@ -71,7 +71,7 @@ export class SimServer {
     if (ra === 'exact') headers['retry-after'] = String(Math.max(1, Math.ceil(waitMs / 1000)));
     else if (ra !== 'none') headers['retry-after'] = String(Math.max(1, Math.ceil(ra.fixedMs / 1000)));
     const body = this.spec.capBody
-      ? JSON.stringify({ error: { type: 'usage_limit_reached', message: 'You have reached your usage limit.', resets_at: new Date(SIM_EPOCH_MS + t + waitMs).toISOString() } })
+      ? JSON.stringify({ error: { type: 'usage_limit_reached', message: 'You have reached your usage limit.', limit: this.bucket.capacityAt(t), resets_at: new Date(SIM_EPOCH_MS + t + waitMs).toISOString() } })
       : '{"error":{"type":"rate_limited"}}';
     return this.log(t, { status: 429, headers, body }, REFUSAL_MS);
   }
