@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseProfiles } from './profile.js';
 import { Scheduler, SIM_EPOCH_MS } from './scheduler.js';
-import { runOnce, STRATEGIES } from './simulation.js';
 
 describe('Scheduler', () => {
   it('runs events in time order, ties in the order scheduled, and skips cancelled ones', async () => {
@@ -50,22 +47,5 @@ describe('Scheduler', () => {
     expect(inside).toEqual({ fired: [SIM_EPOCH_MS + 5_000], random: 0.25 });
     expect(Date.now).toBe(realNow);
     expect(globalThis.setTimeout).toBe(realSetTimeout);
-  });
-});
-
-describe('a simulated run', () => {
-  const profiles = parseProfiles(JSON.parse(readFileSync(new URL('./profiles.json', import.meta.url), 'utf8')));
-  const profile = profiles.find((p) => p.name === 'five-conversations');
-  if (profile === undefined) throw new Error('five-conversations profile missing');
-  const short = { ...profile, horizonMs: 3_600_000, workload: { ...profile.workload, total: 40, spanMs: 1_800_000 } };
-
-  it.each(Object.keys(STRATEGIES))('is deterministic: the same seed gives the same run (%s)', async (name) => {
-    const strategy = STRATEGIES[name] as (typeof STRATEGIES)[string];
-    const a = await runOnce(short, strategy, 7, name);
-    const b = await runOnce(short, strategy, 7, name);
-    expect(a.received.length).toBeGreaterThan(0);
-    expect(b).toEqual(a);
-    const other = await runOnce(short, strategy, 8, name);
-    expect(other.received).not.toEqual(a.received);
   });
 });

@@ -5,6 +5,7 @@ import { ConductorError } from '../../../shared/errors.js';
 import type { Target } from '../../../shared/platforms.js';
 import { classifyResponse } from '../../../extension/src/policy/classify.js';
 import { PolicyEngine } from '../../../extension/src/policy/engine.js';
+import type { PolicyConfigInput } from '../../../shared/policy-config.js';
 import type { PolicyPersistence } from '../../../shared/policy-state.js';
 import { served, type StrategyFactory } from './strategy.js';
 
@@ -27,13 +28,13 @@ const NO_PERSISTENCE: PolicyPersistence = {
 const targetOf = (conversation: number): Target => ({ platform: PLATFORM, clientId: `conversation-${conversation}` });
 
 /**
- * conductor-fx with its default config, used as the README's error table advises a caller that
- * submits each job as it arrives: a refusal or a failed answer is tried again after its
- * retry_after_ms (at once when it gives none), until the job's budget of tries is spent.
+ * conductor-fx with `config` (the defaults when omitted), used as the README's error table advises
+ * a caller that submits each job as it arrives: a refusal or a failed answer is tried again after
+ * its retry_after_ms (at once when it gives none), until the job's budget of tries is spent.
  */
-export const conductorFx: StrategyFactory = (ctx) => {
+export const conductorFxWith = (config?: PolicyConfigInput): StrategyFactory => (ctx) => {
   const clock = ctx.sched.policyClock(ctx.random);
-  const engine = new PolicyEngine({ persistence: NO_PERSISTENCE, clock });
+  const engine = new PolicyEngine({ persistence: NO_PERSISTENCE, clock, ...(config === undefined ? {} : { config }) });
   /** Engine refusals by error code, and upstream failures by code: what a caller was told. */
   const told: Record<string, number> = {};
   const count = (code: string): void => {
@@ -68,3 +69,6 @@ export const conductorFx: StrategyFactory = (ctx) => {
     stats: () => ({ ...told }),
   };
 };
+
+/** The engine with its default config: what the simulator measures. */
+export const conductorFx = conductorFxWith();
