@@ -30,7 +30,9 @@ describe('renderChart', () => {
     const svg = renderChart(profile, { calm: run([0, 600_000], null), eager: run([0, 1, 2, 3], 30_000) });
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.trim().endsWith('</svg>')).toBe(true);
-    expect(svg.match(/<polyline /g)).toHaveLength(2);
+    // calm: one line; eager: its line to the flag, then a faint one.
+    expect(svg.match(/<polyline /g)).toHaveLength(3);
+    expect(svg.match(/stroke-dasharray="2 3"/g)).toHaveLength(1);
     // 1 a minute, then 0.5 a minute: the step path has two levels.
     const limit = /<path d="(M[^"]+)" fill="none" stroke="#000"/.exec(svg)?.[1] ?? '';
     expect(new Set([...limit.matchAll(/,([\d.]+)/g)].map((m) => m[1])).size).toBe(2);

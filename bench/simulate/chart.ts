@@ -13,7 +13,7 @@ const fmt = (n: number): string => (Math.round(n * 10) / 10).toString();
 /**
  * An SVG line chart (no library) of one profile's first seeded run: the hidden limit's sustained
  * rate against each strategy's sending rate (every request, served or refused, per minute, in bins),
- * with a cross where a strategy got the account flagged.
+ * with a cross where a strategy got the account flagged (faint and dotted from there on).
  */
 export function renderChart(profile: Profile, runs: Record<string, RunResult>): string {
   const horizon = profile.horizonMs;
@@ -64,8 +64,13 @@ export function renderChart(profile: Profile, runs: Record<string, RunResult>): 
   parts.push(`<path d="${d.trim()}" fill="none" stroke="#000" stroke-width="2.5" stroke-dasharray="6 4"/>`);
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length] as string;
-    const pts = s.rates.map((r, b) => `${fmt(x((b + 0.5) * binMs))},${fmt(y(r))}`).join(' ');
-    parts.push(`<polyline points="${pts}" fill="none" stroke="${color}" stroke-width="1.6"/>`);
+    const points = s.rates.map((r, b) => ({ t: (b + 0.5) * binMs, p: `${fmt(x((b + 0.5) * binMs))},${fmt(y(r))}` }));
+    // After the flag every answer is 403: that stretch is drawn faint and dotted, so it does not read as pacing.
+    const cut = s.flaggedAt === null ? points.length : points.findIndex((q) => q.t >= (s.flaggedAt as number));
+    const before = points.slice(0, cut === -1 ? points.length : cut + 1);
+    const after = cut === -1 ? [] : points.slice(cut);
+    parts.push(`<polyline points="${before.map((q) => q.p).join(' ')}" fill="none" stroke="${color}" stroke-width="1.6"/>`);
+    if (after.length > 1) parts.push(`<polyline points="${after.map((q) => q.p).join(' ')}" fill="none" stroke="${color}" stroke-width="1" stroke-dasharray="2 3" opacity="0.5"/>`);
     if (s.flaggedAt !== null) {
       const fx = x(s.flaggedAt);
       const fy = PAD.top + 8 + i * 10;
