@@ -1,7 +1,7 @@
-// `npm run simulate [-- --profiles <file.json> | --random <n> [--random-seed <s>]] [--out <results.json>]
-// [--only <name,…>]`: runs every profile against every strategy on virtual time, writes the figures
+// `npm run simulate`: runs every profile against every strategy on virtual time, writes the figures
 // (JSON) and one SVG chart per profile beside them (in <out without .json>/); random profiles are
-// also written there (profiles.json), to be run again or kept.
+// also written there (profiles.json), to be run again or kept. --only, --strategies and --seeds
+// narrow a run (for tuning; the committed results are a full run).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +11,12 @@ import { markdownTables, type ProfileEntry } from './readme-table.js';
 import { parseProfiles, ProfileError, type Profile } from './profile.js';
 import { randomProfiles } from './random-profiles.js';
 import { simulateProfile, STRATEGIES } from './simulation.js';
+import type { StrategyFactory } from './strategies/strategy.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const USAGE = 'usage: npm run simulate [-- --profiles <file.json> | --random <n> [--random-seed <s>]] [--out <results.json>] [--only <name,…>]';
-let values: { profiles?: string; out?: string; only?: string; random?: string; 'random-seed'?: string };
+const USAGE =
+  'usage: npm run simulate [-- --profiles <file.json> | --random <n> [--random-seed <s>]] [--out <results.json>] [--only <profile,…>] [--strategies <name,…>] [--seeds <n>]';
+let values: { profiles?: string; out?: string; only?: string; random?: string; 'random-seed'?: string; strategies?: string; seeds?: string };
 try {
   ({ values } = parseArgs({
     options: {
@@ -23,12 +25,26 @@ try {
       only: { type: 'string' },
       random: { type: 'string' },
       'random-seed': { type: 'string', default: '1' },
+      strategies: { type: 'string' },
+      seeds: { type: 'string' },
     },
   }));
 } catch (err) {
   console.error(`${(err as Error).message}\n${USAGE}`);
   process.exit(2);
 }
+
+/** Exits with the usage line. */
+function refuse(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+const strategyNames = values.strategies?.split(',') ?? Object.keys(STRATEGIES);
+for (const name of strategyNames) if (!(name in STRATEGIES)) refuse(`unknown strategy "${name}" (known: ${Object.keys(STRATEGIES).join(', ')})`);
+const chosen = Object.fromEntries(strategyNames.map((name) => [name, STRATEGIES[name] as StrategyFactory]));
+const seedsOverride = values.seeds === undefined ? undefined : Number(values.seeds);
+if (seedsOverride !== undefined && !(Number.isInteger(seedsOverride) && seedsOverride >= 1)) refuse('--seeds needs a count ≥ 1');
 
 const out = values.out as string;
 const chartDir = out.replace(/\.json$/, '');
@@ -38,10 +54,7 @@ let profiles: Profile[];
 if (values.random !== undefined) {
   const n = Number(values.random);
   const seed = Number(values['random-seed']);
-  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(seed)) {
-    console.error(`--random needs a count ≥ 1 and --random-seed an integer\n${USAGE}`);
-    process.exit(2);
-  }
+  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(seed)) refuse('--random needs a count ≥ 1 and --random-seed an integer');
   profiles = randomProfiles(n, seed);
   await writeFile(join(chartDir, 'profiles.json'), JSON.stringify({ profiles }, null, 2) + '\n');
 } else {
@@ -53,14 +66,16 @@ if (values.random !== undefined) {
   }
 }
 const only = values.only?.split(',');
+for (const name of only ?? []) if (!profiles.some((p) => p.name === name)) refuse(`no profile named "${name}"`);
 
 const started = performance.now();
 const results: Record<string, ProfileEntry> = {};
 const seeds: Record<string, number> = {};
-for (const profile of profiles) {
-  if (only !== undefined && !only.includes(profile.name)) continue;
+for (const listed of profiles) {
+  if (only !== undefined && !only.includes(listed.name)) continue;
+  const profile = seedsOverride === undefined ? listed : { ...listed, seeds: seedsOverride };
   const t0 = performance.now();
-  const figures = await simulateProfile(profile);
+  const figures = await simulateProfile(profile, chosen);
   const { firstRuns, strategies, ...rest } = figures;
   results[profile.name] = { ...rest, ...strategies };
   seeds[profile.name] = profile.seeds;
@@ -73,7 +88,7 @@ for (const profile of profiles) {
   }
 }
 await mkdir(dirname(out), { recursive: true });
-const doc = { generated_by: 'npm run simulate', strategies: Object.keys(STRATEGIES), node_version: process.version, run_ms: Math.round(performance.now() - started), profiles: results };
+const doc = { generated_by: 'npm run simulate', strategies: strategyNames, node_version: process.version, run_ms: Math.round(performance.now() - started), profiles: results };
 await writeFile(out, JSON.stringify(doc, null, 2) + '\n');
 console.log(`\n${markdownTables(results, doc.strategies, seeds)}`);
 console.log(`written to ${out} and ${chartDir}/ in ${doc.run_ms} ms`);
