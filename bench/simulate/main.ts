@@ -12,6 +12,10 @@ import { parseProfiles, ProfileError, type Profile } from './profile.js';
 import { randomProfiles } from './random-profiles.js';
 import { simulateProfile, STRATEGIES } from './simulation.js';
 import type { StrategyFactory } from './strategies/strategy.js';
+import { goalsFor } from './goals.js';
+
+/** The strategy the goals are read for; the others are its peers. */
+const SUBJECT = 'conductor-fx';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const USAGE =
@@ -77,7 +81,9 @@ for (const listed of profiles) {
   const t0 = performance.now();
   const figures = await simulateProfile(profile, chosen);
   const { firstRuns, strategies, ...rest } = figures;
-  results[profile.name] = { ...rest, ...strategies };
+  const subject = strategies[SUBJECT];
+  const goals = subject === undefined ? {} : { goals: goalsFor(subject, Object.entries(strategies).filter(([n]) => n !== SUBJECT).map(([, f]) => f)) };
+  results[profile.name] = { ...rest, ...goals, ...strategies };
   seeds[profile.name] = profile.seeds;
   await writeFile(join(chartDir, `${profile.name}.svg`), renderChart(profile, firstRuns));
   console.log(`\n== ${profile.name} (${profile.seeds} seeds, ${figures.jobs} jobs, feasible ${figures.feasible}, ${Math.round(performance.now() - t0)} ms)`);
@@ -88,7 +94,10 @@ for (const listed of profiles) {
   }
 }
 await mkdir(dirname(out), { recursive: true });
-const doc = { generated_by: 'npm run simulate', strategies: strategyNames, node_version: process.version, run_ms: Math.round(performance.now() - started), profiles: results };
+const withGoals = Object.entries(results).filter(([, p]) => p.goals !== undefined);
+const goalsMet = { profiles: withGoals.length, met: withGoals.filter(([, p]) => p.goals?.met === true).length, unmet: withGoals.filter(([, p]) => p.goals?.met !== true).map(([n]) => n) };
+const doc = { generated_by: 'npm run simulate', strategies: strategyNames, node_version: process.version, run_ms: Math.round(performance.now() - started), goals_met: goalsMet, profiles: results };
 await writeFile(out, JSON.stringify(doc, null, 2) + '\n');
 console.log(`\n${markdownTables(results, doc.strategies, seeds)}`);
+if (goalsMet.profiles > 0) console.log(`${SUBJECT} meets every goal in ${goalsMet.met} of ${goalsMet.profiles} profiles${goalsMet.unmet.length > 0 ? ` (not in: ${goalsMet.unmet.join(', ')})` : ''}`);
 console.log(`written to ${out} and ${chartDir}/ in ${doc.run_ms} ms`);
