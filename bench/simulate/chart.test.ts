@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderChart } from './chart.js';
 import type { Profile } from './profile.js';
 import type { RunResult } from './simulation.js';
-import { serverSpec } from './test-server-spec.js';
+import { serverSpec } from './test-fixtures.js';
 
 const HOUR = 3_600_000;
 const profile: Profile = {

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { goalsFor } from './goals.js';
 import type { StrategyFigures } from './simulation.js';
+import { strategyFigures } from './test-fixtures.js';
 
-const figures = (over: Partial<StrategyFigures>): StrategyFigures => ({
-  completed: 100,
-  gave_up: 0,
-  feasible_share: 0.95,
-  requests: 100,
-  share_429: 0.01,
-  answered_429: 1,
-  flagged: 0,
-  p50_wait_ms: 0,
-  p95_wait_ms: 0,
-  within_429_goal: true,
-  ...over,
-});
+const figures = (over: Partial<StrategyFigures>): StrategyFigures => strategyFigures({ completed: 100, feasible_share: 0.95, requests: 100, share_429: 0.01, answered_429: 1, ...over });
 
 describe('goalsFor', () => {
   it('is met when every goal holds, against flagged and unflagged peers', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { feasibleCount } from './oracle.js';
 import type { Job } from './workload.js';
-import { serverSpec } from './test-server-spec.js';
+import { serverSpec } from './test-fixtures.js';
 
 const MIN = 60_000;
 

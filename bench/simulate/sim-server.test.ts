@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ServerSpec } from './profile.js';
 import { SIM_EPOCH_MS } from './scheduler.js';
 import { REFUSAL_MS, SimServer } from './sim-server.js';
-import { serverSpec } from './test-server-spec.js';
+import { serverSpec } from './test-fixtures.js';
 
 const MIN = 60_000;
 
