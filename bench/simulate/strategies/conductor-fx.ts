@@ -1,5 +1,6 @@
 // The one adapter between the simulator and the policy engine: update it when the engine's public
-// API changes (e.g. a `container` on targets). It is the relay's glue on virtual time:
+// API changes (e.g. a `container` on targets, or a classification that reads the answer's body:
+// `answer.body` holds the usage-cap JSON). It is the relay's glue on virtual time:
 // beginRequest → the simulated platform's answer → classifyResponse → lease.complete.
 import { ConductorError } from '../../../shared/errors.js';
 import type { Target } from '../../../shared/platforms.js';
