@@ -28,6 +28,8 @@ export const ApiRelayRequestSchema = z
   .object({
     platform: PlatformIdSchema,
     client_id: ClientIdSchema.default(DEFAULT_CLIENT_ID),
+    /** The Firefox container (account) to relay through; default `firefox-default`. */
+    container: RelayRequestSchema.shape.container,
     method: HttpMethodSchema,
     path: RelativePathSchema,
     headers: HeadersSchema.default({}).refine((h) => Object.keys(h).every((name) => !forbidden.has(name.toLowerCase())), {

@@ -39,6 +39,7 @@ export const ERROR_TABLE = {
   bad_path: { http: 400, meaning: 'The path is not a same-origin relative path.', action: 'Send a path starting with a single "/".' },
   auth_required: { http: 502, meaning: 'The platform answered 401/403: the session is logged out.', action: 'Log in to the platform in Firefox.' },
   upstream_429: { http: 429, meaning: 'The platform itself rate-limited the request; backoff honours its Retry-After.', action: 'Wait details.retry_after_ms.' },
+  usage_cap: { http: 429, meaning: 'The platform says the account used up its allowance; the account is held until the reset time it named.', action: 'Wait details.retry_after_ms; the whole account (every client id) waits too.' },
   upstream_5xx: { http: 502, meaning: 'The platform answered with a server error.', action: 'Retry later; the circuit opens if it repeats.' },
   network_error: { http: 502, meaning: 'The page could not reach the platform (offline, DNS, reset).', action: 'Check the connection; retry later.' },
   upstream_timeout: { http: 504, meaning: 'The platform did not answer (or the stream went idle) in time.', action: 'Retry later.' },
