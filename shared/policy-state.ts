@@ -95,9 +95,8 @@ export const PaceStateSchema = z.object({
   lastThrottleAt: EpochMs.nullable(),
   /** The Retry-After (or reset time) that throttle named, ms; null when it named none. */
   lastThrottleHintMs: z.number().int().min(0).nullable(),
-  /** Successes since the last throttle, and the first dispatch of that streak. */
+  /** Successes since the last throttle (of leases dispatched after it). */
   streakSuccesses: z.number().int().min(0),
-  streakStartAt: EpochMs.nullable(),
   /** Successes with work waiting since the last raise or cut. */
   raiseCredits: z.number().int().min(0),
 });
@@ -114,7 +113,6 @@ export function freshPace(): PaceState {
     lastThrottleAt: null,
     lastThrottleHintMs: null,
     streakSuccesses: 0,
-    streakStartAt: null,
     raiseCredits: 0,
   };
 }

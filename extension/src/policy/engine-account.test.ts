@@ -107,7 +107,7 @@ describe('PolicyEngine: the account is the unit of safety', () => {
     const hints: number[] = [];
     for (const [i, r] of [0.05, 0.5, 0.95].entries()) {
       clock.queueRandom(r);
-      const err = await engine.beginRequest(B, `b${i}`).catch((e: unknown) => e as ConductorError);
+      const err = await engine.beginRequest(B, `b${i}`, { maxWaitMs: 0 }).catch((e: unknown) => e as ConductorError);
       expect(err.code).toBe('circuit_open');
       hints.push(err.details?.['retry_after_ms'] as number);
     }
@@ -117,6 +117,26 @@ describe('PolicyEngine: the account is the unit of safety', () => {
       expect(h).toBeGreaterThanOrEqual(open);
       expect(h).toBeLessThanOrEqual(open + Math.max(1_000, open * 0.1));
     }
+  });
+
+  it('keeps a patient caller in line through an open circuit: at the retry time it becomes the probe, the next waits on it', async () => {
+    const { engine, clock } = await setup();
+    for (let i = 0; i < 3; i++) {
+      const lease = track(engine.beginRequest(A, `f${i}`));
+      for (let j = 0; j < 100 && !lease.done; j++) await clock.advance(100);
+      lease.value?.complete({ status: 'failure', code: 'upstream_5xx' });
+    }
+    const retryAt = account(engine)?.circuitRetryAt as number;
+    const first = track(engine.beginRequest(B, 'b1'));
+    const second = track(engine.beginRequest(C, 'c1'));
+    await clock.advance(retryAt - clock.now() - 1);
+    expect(first.done || second.done).toBe(false);
+    await clock.advance(1);
+    expect(first.value?.admission.probe).toBe(true);
+    expect(second.done).toBe(false);
+    first.value?.complete({ status: 'success' });
+    await clock.advance(0);
+    expect(second.value?.admission.probe).toBe(false);
   });
 
   it('hints a busy half-open probe’s expected duration from recent answers, not the stale-lease bound', async () => {
@@ -132,7 +152,7 @@ describe('PolicyEngine: the account is the unit of safety', () => {
     expect(probe.admission.probe).toBe(true);
     await clock.advance(5_000);
     clock.queueRandom(0);
-    const err = await engine.beginRequest(B, 'b').catch((e: unknown) => e as ConductorError);
+    const err = await engine.beginRequest(B, 'b', { maxWaitMs: 1_000 }).catch((e: unknown) => e as ConductorError);
     expect(err.code).toBe('circuit_half_open_busy');
     // Leases took 20 s; the probe has run 5 s: about 15 s to go.
     expect(err.details?.['retry_after_ms']).toBe(15_000);

@@ -12,6 +12,8 @@ import type { Lease, LeaseOutcome } from './types.js';
 const T: Target = { clientId: 'agent', platform: 'claude' };
 const T2: Target = { clientId: 'other', platform: 'claude' };
 const FAIL: LeaseOutcome = { status: 'failure', code: 'upstream_5xx', httpStatus: 502 };
+/** A caller that will not wait: an open circuit or busy probe is refused to it at once, with the hint. */
+const NOW_OR_NEVER = { maxWaitMs: 0 };
 
 /** No jitter or spacing, a roomy window and short backoff: each test turns on what it proves. */
 const BASE = {
@@ -102,16 +104,16 @@ describe('PolicyEngine: admission', () => {
     expect((await rejection(engine.beginRequest({ clientId: 'a', platform: '' }, 'r'))).code).toBe('invalid_target');
     expect((await rejection(engine.beginRequest({ clientId: 'a', platform: 'Claude!' }, 'r'))).details).toEqual({ field: 'platform' });
     expect((await rejection(engine.beginRequest(null as unknown as Target, 'r'))).code).toBe('invalid_target');
-    expect((await rejection(engine.beginRequest(T, ''))).code).toBe('bad_payload');
+    expect((await rejection(engine.beginRequest(T, '', NOW_OR_NEVER))).code).toBe('bad_payload');
     expect(engine.getSnapshot().targets.map((t) => t.clientId)).toEqual(['agent']);
   });
 
   it('rejects a request id already admitted or waiting on the target', async () => {
     const { engine } = await setup();
     await engine.beginRequest(T, 'r1');
-    expect((await rejection(engine.beginRequest(T, 'r1'))).code).toBe('duplicate_request');
+    expect((await rejection(engine.beginRequest(T, 'r1', NOW_OR_NEVER))).code).toBe('duplicate_request');
     track(engine.beginRequest(T, 'r2'));
-    expect((await rejection(engine.beginRequest(T, 'r2'))).code).toBe('duplicate_request');
+    expect((await rejection(engine.beginRequest(T, 'r2', NOW_OR_NEVER))).code).toBe('duplicate_request');
   });
 
   it('rejects a config out of range with bad_payload naming the field', () => {
@@ -123,7 +125,7 @@ describe('PolicyEngine: admission', () => {
   it('waits for initialize() when it is under way, and refuses to run without it', async () => {
     const clock = new FakeClock();
     const engine = new PolicyEngine({ config: config(), persistence: new MemoryPersistence(), clock });
-    expect((await rejection(engine.beginRequest(T, 'r0'))).code).toBe('internal_error');
+    expect((await rejection(engine.beginRequest(T, 'r0', NOW_OR_NEVER))).code).toBe('internal_error');
     const init = engine.initialize();
     const lease = track(engine.beginRequest(T, 'r1'));
     await init;
@@ -199,13 +201,13 @@ describe('PolicyEngine: circuit breaker', () => {
     const { engine, clock } = await setup();
     const trippedAt = await trip(engine, clock);
     expect(targetOf(engine)).toMatchObject({ circuitState: 'open', consecutiveFailures: 3, trips: 1, circuitRetryAt: trippedAt + 60_000 });
-    const err = await rejection(engine.beginRequest(T, 'r'));
+    const err = await rejection(engine.beginRequest(T, 'r', NOW_OR_NEVER));
     expect(err.code).toBe('circuit_open');
     expect(err.details).toEqual({ retry_after_ms: spread(60_000) });
     await clock.advance(15_000);
-    expect((await rejection(engine.beginRequest(T, 'r'))).details).toEqual({ retry_after_ms: spread(45_000) });
+    expect((await rejection(engine.beginRequest(T, 'r', NOW_OR_NEVER))).details).toEqual({ retry_after_ms: spread(45_000) });
     // The circuit is the account's: another client id of it is refused too; another container's account is not affected.
-    expect((await rejection(engine.beginRequest(T2, 'x'))).code).toBe('circuit_open');
+    expect((await rejection(engine.beginRequest(T2, 'x', NOW_OR_NEVER))).code).toBe('circuit_open');
     expect((await engine.beginRequest(T2, 'y', { container: 'firefox-container-2' })).requestId).toBe('y');
   });
 
@@ -217,7 +219,7 @@ describe('PolicyEngine: circuit breaker', () => {
     expect(probe.admission.probe).toBe(true);
     expect(targetOf(engine).circuitState).toBe('half_open');
     for (const id of ['b1', 'b2']) {
-      const err = await rejection(engine.beginRequest(T, id));
+      const err = await rejection(engine.beginRequest(T2, id, NOW_OR_NEVER));
       expect(err.code).toBe('circuit_half_open_busy');
       // the probe's expected duration: the leases so far ended at once, so the least hint (a second)
       expect(err.details).toEqual({ retry_after_ms: spread(1_000) });
@@ -235,7 +237,7 @@ describe('PolicyEngine: circuit breaker', () => {
     await trip(engine, clock);
     await clock.advance(60_000);
     (await engine.beginRequest(T, 'probe1')).complete(FAIL);
-    expect((await rejection(engine.beginRequest(T, 'r'))).details).toEqual({ retry_after_ms: spread(120_000) });
+    expect((await rejection(engine.beginRequest(T, 'r', NOW_OR_NEVER))).details).toEqual({ retry_after_ms: spread(120_000) });
     expect(targetOf(engine).trips).toBe(2);
   });
 
@@ -252,7 +254,7 @@ describe('PolicyEngine: circuit breaker', () => {
     const { engine, clock } = await setup();
     for (let i = 0; i < 2; i++) (await admit(engine, clock, `f${i}`)).complete(FAIL);
     (await admit(engine, clock, 'f3')).complete({ status: 'failure', code: 'upstream_429', retryAfterMs: 600_000 });
-    expect((await rejection(engine.beginRequest(T, 'r'))).details).toEqual({ retry_after_ms: spread(600_000) });
+    expect((await rejection(engine.beginRequest(T, 'r', NOW_OR_NEVER))).details).toEqual({ retry_after_ms: spread(600_000) });
   });
 
   it('resetTarget closes the circuit and clears backoff', async () => {
@@ -438,7 +440,7 @@ describe('PolicyEngine: leases', () => {
     await clock.advance(70_000);
     expect(probe.done).toBe(true);
     expect(targetOf(engine)).toMatchObject({ circuitState: 'open', trips: 2, staleSweepCount: 1, lastStaleSweepRequestId: 'probe' });
-    expect((await rejection(engine.beginRequest(T, 'r'))).code).toBe('circuit_open');
+    expect((await rejection(engine.beginRequest(T, 'r', NOW_OR_NEVER))).code).toBe('circuit_open');
   });
 });
 
@@ -448,7 +450,7 @@ describe('PolicyEngine: pause', () => {
     const first = await engine.beginRequest(T, 'r1');
     const waiting = track(engine.beginRequest(T, 'r2'));
     engine.pause('captcha');
-    const err = await rejection(engine.beginRequest(T2, 'r3'));
+    const err = await rejection(engine.beginRequest(T2, 'r3', NOW_OR_NEVER));
     expect(err.code).toBe('paused');
     expect(err.details).toMatchObject({ reason: 'captcha' });
     expect(engine.getSnapshot().paused).toEqual({ paused: true, reason: 'captcha', since: clock.now() });
@@ -643,7 +645,7 @@ describe('PolicyEngine: persistence', () => {
     first.engine.dispose();
     const clock = first.clock.restarted(20_000);
     const second = await setup({}, { persistence: first.persistence.reopen(), clock });
-    const err = await rejection(second.engine.beginRequest(T, 'r'));
+    const err = await rejection(second.engine.beginRequest(T, 'r', NOW_OR_NEVER));
     expect(err.code).toBe('circuit_open');
     expect(err.details).toEqual({ retry_after_ms: spread(trippedAt + 60_000 - clock.now()) });
     expect(err.details?.retry_after_ms).toBe(spread(40_000));
@@ -671,7 +673,7 @@ describe('PolicyEngine: persistence', () => {
     await first.engine.flush();
     const second = await setup({}, { persistence: first.persistence.reopen(), clock: first.clock.restarted(1) });
     expect(second.engine.getSnapshot().paused).toMatchObject({ paused: true, reason: 'captcha' });
-    expect((await rejection(second.engine.beginRequest(T, 'r'))).code).toBe('paused');
+    expect((await rejection(second.engine.beginRequest(T, 'r', NOW_OR_NEVER))).code).toBe('paused');
   });
 
   it('reports leases in flight at the restart as interrupted, counted as a dispatch but not a failure', async () => {
@@ -784,7 +786,7 @@ describe('PolicyEngine: dispose', () => {
     await clock.advance(0);
     expect(waiting.error?.code).toBe('cancelled');
     expect(clock.pendingTimers).toBe(0);
-    expect((await rejection(engine.beginRequest(T, 'r3'))).code).toBe('cancelled');
+    expect((await rejection(engine.beginRequest(T, 'r3', NOW_OR_NEVER))).code).toBe('cancelled');
   });
 });
 

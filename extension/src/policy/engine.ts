@@ -16,7 +16,7 @@ import { gateCircuit, recordCircuitFailure, recordCircuitSuccess } from './circu
 import { isThrottle } from './classify.js';
 import { drawJitterMs, spreadHintMs } from './jitter.js';
 import { Waiter } from './lease-queue.js';
-import { ceilingGapMs, paceDispatched, paceSucceeded, paceThrottled } from './pace.js';
+import { ceilingGapMs, paceSucceeded, paceThrottled } from './pace.js';
 import { PersistenceWriter } from './persistence-writer.js';
 import { RateWindow, rateLimitFor } from './rate-window.js';
 import { laterOf, mergeAccount, mergeSystem, mergeTarget } from './reconcile.js';
@@ -229,12 +229,12 @@ export class PolicyEngine implements PolicyEngineApi {
 
   /** Admission when a stage may make the caller wait: a refusal now when the wait would pass its deadline, else a queued waiter. */
   private admitLater(ts: TargetState, acct: AccountState, requestId: string, options: BeginOptions | undefined, now: number): Promise<Lease> {
-    const gate = gateCircuit(acct.fields, now, acct.probe !== null);
-    if (gate.kind === 'open') throw this.circuitOpenError(gate.retryAfterMs);
-    if (gate.kind === 'busy') throw this.probeBusyError(acct);
-
     const maxWaitMs = options?.maxWaitMs;
     const deadline = now + Math.max(0, maxWaitMs === undefined || maxWaitMs === null ? this.config.concurrency.waiterTimeoutMs : maxWaitMs);
+    // An open circuit or a busy probe refuses only a caller whose deadline comes first; the others wait in line.
+    const gate = gateCircuit(acct.fields, now, acct.probe !== null);
+    if (gate.kind === 'open' && now + gate.retryAfterMs > deadline) throw this.circuitOpenError(gate.retryAfterMs);
+    if (gate.kind === 'busy' && now + this.probeRemainingMs(acct) > deadline) throw this.probeBusyError(acct);
     const at = acct.nextAt(now);
     if (at !== null && at > deadline) throw this.holdError(acct, at - now);
     const probe = gate.kind === 'probe';
@@ -378,7 +378,8 @@ export class PolicyEngine implements PolicyEngineApi {
       return this.sleep(p, 'backoff', gate.retryAfterMs);
     }
     if (gate.kind === 'busy') {
-      // The probe's outcome serves the line again.
+      // The probe's outcome serves the line again; a caller whose deadline comes first is told so.
+      if (now + this.probeRemainingMs(acct) > p.deadline) return this.fail(p, this.probeBusyError(acct));
       p.parked = true;
       return;
     }
@@ -466,7 +467,6 @@ export class PolicyEngine implements PolicyEngineApi {
    */
   private dispatch(ts: TargetState, acct: AccountState, requestId: string, probe: boolean, now: number, delays: StageDelays): EngineLease {
     acct.window.record(now);
-    paceDispatched(acct.pace, now);
     acct.inFlight += 1;
     acct.clients.add(ts.target.clientId);
     const lease = new EngineLease(requestId, ts.target, acct.account.container, now, probe, delays, ts, acct, this.owner);
@@ -517,7 +517,7 @@ export class PolicyEngine implements PolicyEngineApi {
       // A success closes the circuit but keeps any hold: what a throttle taught is not erased.
       recordCircuitSuccess(acct.fields);
       acct.fields.lastBackoffMs = 0;
-      paceSucceeded(acct.pace, this.config.pace, ceilingGapMs(acct.window.limit), now, backlog);
+      paceSucceeded(acct.pace, this.config.pace, ceilingGapMs(acct.window.limit), now, backlog, lease.admittedAt);
       ts.fields.lastSuccessAt = now;
     } else if (status !== 'cancelled') {
       // A failure, or an outcome that is not one of the three (counted as a failure: safer).
@@ -651,19 +651,23 @@ export class PolicyEngine implements PolicyEngineApi {
   }
 
   /**
-   * While the probe is out, the hint is how long it is expected to take: the median of the
-   * account's recent leases less what the probe has run so far (at least a second); before any
-   * lease finished, one gap of the configured window.
+   * How long the half-open probe is expected to take still: the median of the account's recent
+   * leases less what the probe has run so far (at least a second); before any lease finished, one
+   * gap of the configured window.
    */
-  private probeBusyError(acct: AccountState): ConductorError {
+  private probeRemainingMs(acct: AccountState): number {
     const typical = acct.typicalDurationMs() ?? ceilingGapMs(acct.window.limit);
     let running = 0;
     for (const ts of this.targetList) {
       const lease = ts.lease(acct.probe);
       if (lease !== undefined) running = Math.max(0, this.clock.now() - lease.admittedAt);
     }
-    const expected = Math.max(1_000, Math.round(typical - running));
-    return new ConductorError('circuit_half_open_busy', 'the circuit is half-open and its probe is in flight', { retry_after_ms: this.hint(expected) });
+    return Math.max(1_000, Math.round(typical - running));
+  }
+
+  /** While the probe is out, the hint is its expected remaining duration (not the stale-lease bound). */
+  private probeBusyError(acct: AccountState): ConductorError {
+    return new ConductorError('circuit_half_open_busy', 'the circuit is half-open and its probe is in flight', { retry_after_ms: this.hint(this.probeRemainingMs(acct)) });
   }
 
   /** The account holds (backoff, Retry-After, cap) or its window and pace are full past the caller's deadline. */

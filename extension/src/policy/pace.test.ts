@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_CONFIG } from '../../../shared/policy-config.js';
 import { freshPace, PaceStateSchema, type PaceState } from '../../../shared/policy-state.js';
-import { ceilingGapMs, paceDispatched, paceNextAt, paceSucceeded, paceThrottled, type PaceConfig } from './pace.js';
+import { ceilingGapMs, paceNextAt, paceSucceeded, paceThrottled, type PaceConfig } from './pace.js';
 
 const cfg: PaceConfig = { ...DEFAULT_POLICY_CONFIG.pace, raiseAfterSuccesses: 3, raiseFactor: 0.9, cutFactor: 2, margin: 1.05, floorMs: 600_000, throttleHoldMs: 60_000 };
 /** The ceiling of these tests: 6 a minute, i.e. one per 10 s. */
@@ -10,8 +10,7 @@ const CEILING = ceilingGapMs({ requestsPerMinutePerPlatform: 6, windowMs: 60_000
 /** Dispatches and succeeds `n` times, `gap` ms apart from `t`; returns the time after. */
 function succeed(p: PaceState, t: number, n: number, gap: number, backlog = true): number {
   for (let i = 0; i < n; i++) {
-    paceDispatched(p, t);
-    paceSucceeded(p, cfg, CEILING, t, backlog);
+    paceSucceeded(p, cfg, CEILING, t, backlog, t);
     t += gap;
   }
   return t;
@@ -28,7 +27,7 @@ describe('pace', () => {
   it('lets everything through until the platform first throttles (the window alone applies)', () => {
     const p = freshPace();
     expect(paceNextAt(p, 1_000, 1_001)).toBeNull();
-    expect(paceSucceeded(p, cfg, CEILING, 0, true)).toBe(false);
+    expect(paceSucceeded(p, cfg, CEILING, 0, true, 0)).toBe(false);
     expect(p.intervalMs).toBeNull();
   });
 
@@ -70,9 +69,9 @@ describe('pace', () => {
     // No work waited, so no raise muddles the measure.
     const t = succeed(p, 120_000, 4, 30_000, false);
     paceThrottled(p, cfg, CEILING, 300_000, 'upstream_429', 0);
-    // 4 tokens refilled in 240 s: 60 s each, widened by the margin.
-    expect(p.intervalMs).toBe(63_000);
-    expect(p.pinnedMs).toBe(63_000);
+    // 4 successes in 240 s since an empty bucket: the refill is at most 240 / 3 s, widened by the margin.
+    expect(p.intervalMs).toBe(84_000);
+    expect(p.pinnedMs).toBe(84_000);
     expect(t).toBe(240_000);
   });
 
@@ -80,10 +79,24 @@ describe('pace', () => {
     const p = freshPace();
     succeed(p, 0, 6, 10_000);
     paceThrottled(p, cfg, CEILING, 60_000, 'upstream_429', 0);
-    const hold = paceThrottled(p, cfg, CEILING, 80_000, 'upstream_429', 0);
-    expect(p.intervalMs).toBe(40_000);
+    // Not one success in 70 s: the refill is slower than that, so the cut is squared.
+    const hold = paceThrottled(p, cfg, CEILING, 130_000, 'upstream_429', 0);
+    expect(p.intervalMs).toBe(280_000);
     expect(p.pinnedMs).toBeNull();
-    expect(hold).toBe(60_000);
+    expect(hold).toBe(280_000);
+    // One success between them, with no token times: cut by the elapsed time.
+    succeed(p, 410_000, 1, 1);
+    paceThrottled(p, cfg, CEILING, 500_000, 'upstream_429', 0);
+    expect(p.intervalMs).toBe(cfg.floorMs);
+  });
+
+  it('a fixed Retry-After (the same at both throttles) is no token time: the refill is bounded by T / (S - 1)', () => {
+    const p = freshPace();
+    succeed(p, 0, 6, 10_000);
+    paceThrottled(p, cfg, CEILING, 60_000, 'upstream_429', 20_000);
+    const t = succeed(p, 80_000, 3, 40_000, false);
+    paceThrottled(p, cfg, CEILING, t, 'upstream_429', 20_000);
+    expect(p.intervalMs).toBe(Math.round(((t - 60_000) / 2) * 1.05));
   });
 
   it('raises only after raiseAfterSuccesses successes with work waiting, never above the ceiling nor past a pin', () => {
@@ -113,7 +126,12 @@ describe('pace', () => {
     const t = succeed(p, 120_000, 3, 20_000);
     expect(p.intervalMs).toBe(18_000);
     paceThrottled(p, cfg, CEILING, t, 'upstream_429', 0);
-    expect(p).toMatchObject({ intervalMs: 20_000, pinnedMs: 20_000, lastGoodMs: null });
+    // The measure (3 successes in 120 s: at most 60 s) is slower than the gap that held: it wins.
+    expect(p).toMatchObject({ intervalMs: 63_000, pinnedMs: 63_000, lastGoodMs: null });
+    // Without a measure, back to the gap that held.
+    const q: PaceState = { ...freshPace(), intervalMs: 18_000, lastGoodMs: 20_000, lastThrottleAt: null };
+    paceThrottled(q, cfg, CEILING, 1_000_000, 'upstream_429', 0);
+    expect(q).toMatchObject({ intervalMs: 20_000, pinnedMs: 20_000 });
   });
 
   it('a pin older than relearnAfterMs no longer stops raising', () => {
@@ -126,7 +144,6 @@ describe('pace', () => {
 
   it('never cuts past the floor nor below the ceiling', () => {
     const p = freshPace();
-    paceDispatched(p, 0);
     paceThrottled(p, cfg, CEILING, 0, 'usage_cap', 3_600_000);
     expect(p.intervalMs).toBe(CEILING * 2);
     for (let i = 1; i <= 10; i++) paceThrottled(p, cfg, CEILING, i * 1_000, 'upstream_429', 0);
