@@ -42,7 +42,7 @@ describe('relaying a request (real host, fake add-on)', () => {
     });
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body)).toEqual({ request_id: 'req-forward-1', status: 201, headers: { 'x-upstream': 'yes' }, body: 'echo:hi', admission: ADMISSION, replayed: false });
-    expect(seen.at(-1)).toEqual({ requestId: 'req-forward-1', platform: 'mock', clientId: 'agent-7', method: 'POST', path: '/api/chat?x=1', headers: { 'content-type': 'text/plain' }, body: 'hi', stream: false, maxWaitMs: 500 });
+    expect(seen.at(-1)).toEqual({ requestId: 'req-forward-1', platform: 'mock', clientId: 'agent-7', container: 'firefox-default', method: 'POST', path: '/api/chat?x=1', headers: { 'content-type': 'text/plain' }, body: 'hi', stream: false, maxWaitMs: 500 });
   });
 
   it('makes a request id and uses the default client when none is given', async () => {

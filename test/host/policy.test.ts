@@ -106,7 +106,7 @@ describe('policy state through the host', () => {
   it('answers bad_payload for a save that fails the schema and stores nothing of it', async () => {
     const host = startHost();
     try {
-      const bad = { ...persistedTarget('claude', 'x'), consecutiveFailures: -1 };
+      const bad = { ...persistedTarget('claude', 'x'), staleSweepCount: -1 };
       await expect(host.request('policy.save', { targets: [persistedTarget('claude', 'ok'), bad] })).rejects.toMatchObject({ code: 'bad_payload' });
       expect((await loadAll(host)).targets).toEqual([]);
     } finally {

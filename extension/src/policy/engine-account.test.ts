@@ -55,7 +55,10 @@ describe('PolicyEngine: the account is the unit of safety', () => {
   it('cannot be escaped by switching client id: a refusal names the account’s hold, not the caller’s', async () => {
     const { engine } = await setup();
     (await engine.beginRequest(A, 'a1')).complete({ ...THROTTLE, code: 'usage_cap', retryAfterMs: 3_600_000 });
-    const err = await engine.beginRequest(C, 'c1', { maxWaitMs: 1_000 }).catch((e: unknown) => e as ConductorError);
+    const err = await engine.beginRequest(C, 'c1', { maxWaitMs: 1_000 }).then(
+      () => { throw new Error("expected a refusal"); },
+      (e: unknown) => e as ConductorError,
+    );
     expect(err).toMatchObject({ code: 'backoff_active' });
     expect(err.details?.['retry_after_ms']).toBeGreaterThanOrEqual(3_600_000);
   });
@@ -107,7 +110,10 @@ describe('PolicyEngine: the account is the unit of safety', () => {
     const hints: number[] = [];
     for (const [i, r] of [0.05, 0.5, 0.95].entries()) {
       clock.queueRandom(r);
-      const err = await engine.beginRequest(B, `b${i}`, { maxWaitMs: 0 }).catch((e: unknown) => e as ConductorError);
+      const err = await engine.beginRequest(B, `b${i}`, { maxWaitMs: 0 }).then(
+      () => { throw new Error("expected a refusal"); },
+      (e: unknown) => e as ConductorError,
+    );
       expect(err.code).toBe('circuit_open');
       hints.push(err.details?.['retry_after_ms'] as number);
     }
@@ -152,7 +158,10 @@ describe('PolicyEngine: the account is the unit of safety', () => {
     expect(probe.admission.probe).toBe(true);
     await clock.advance(5_000);
     clock.queueRandom(0);
-    const err = await engine.beginRequest(B, 'b', { maxWaitMs: 1_000 }).catch((e: unknown) => e as ConductorError);
+    const err = await engine.beginRequest(B, 'b', { maxWaitMs: 1_000 }).then(
+      () => { throw new Error("expected a refusal"); },
+      (e: unknown) => e as ConductorError,
+    );
     expect(err.code).toBe('circuit_half_open_busy');
     // Leases took 20 s; the probe has run 5 s: about 15 s to go.
     expect(err.details?.['retry_after_ms']).toBe(15_000);
@@ -168,7 +177,10 @@ describe('PolicyEngine: the account is the unit of safety', () => {
     const second = await setup(BASE, first.persistence.reopen(), clock);
     expect(account(second.engine)?.pace).toEqual(before?.pace);
     expect(account(second.engine)?.backoffUntil).toBe(before?.backoffUntil);
-    const err = await second.engine.beginRequest(B, 'b1', { maxWaitMs: 0 }).catch((e: unknown) => e as ConductorError);
+    const err = await second.engine.beginRequest(B, 'b1', { maxWaitMs: 0 }).then(
+      () => { throw new Error("expected a refusal"); },
+      (e: unknown) => e as ConductorError,
+    );
     expect(err.code).toBe('backoff_active');
   });
 });
