@@ -4,7 +4,7 @@ import { ConductorError } from '../../../shared/errors.js';
 import type { Target } from '../../../shared/platforms.js';
 import type { PolicyConfigInput } from '../../../shared/policy-config.js';
 import { PolicyEngine } from './engine.js';
-import { FakeClock } from './test-clock.js';
+import { FakeClock, track } from './test-clock.js';
 import { MemoryPersistence } from './test-persistence.js';
 import type { Lease, LeaseOutcome } from './types.js';
 
@@ -25,15 +25,6 @@ async function setup(config: PolicyConfigInput = BASE, persistence = new MemoryP
   const engine = new PolicyEngine({ config, persistence, clock });
   await engine.initialize();
   return { engine, clock, persistence };
-}
-
-function track<T>(p: Promise<T>) {
-  const r: { done: boolean; value?: T; error?: ConductorError } = { done: false };
-  p.then(
-    (value) => Object.assign(r, { done: true, value }),
-    (error: ConductorError) => Object.assign(r, { done: true, error }),
-  );
-  return r;
 }
 
 const account = (engine: PolicyEngine, container = 'firefox-default') => engine.getSnapshot().accounts.find((a) => a.container === container);

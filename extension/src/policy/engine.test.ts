@@ -5,7 +5,7 @@ import { PolicyConfigSchema, type PolicyConfigInput } from '../../../shared/poli
 import type { PersistedAccount, PolicyChanges, PolicyPersistence } from '../../../shared/policy-state.js';
 import { PolicySnapshotSchema, type AccountSnapshot, type TargetSnapshot } from '../../../shared/status.js';
 import { PolicyEngine } from './engine.js';
-import { FakeClock } from './test-clock.js';
+import { FakeClock, track } from './test-clock.js';
 import { MemoryPersistence, storedTarget } from './test-persistence.js';
 import type { Lease, LeaseOutcome } from './types.js';
 
@@ -39,16 +39,6 @@ async function setup(over: Sections = {}, opts: { persistence?: MemoryPersistenc
   const engine = new PolicyEngine({ config: config(over), persistence, clock, log: { warn: (m) => warnings.push(m) } });
   const { interrupted } = await engine.initialize();
   return { engine, clock, persistence, warnings, interrupted };
-}
-
-/** Follows a promise without awaiting it (and without leaving a rejection unhandled). */
-function track<T>(p: Promise<T>) {
-  const r: { done: boolean; value?: T; error?: ConductorError } = { done: false };
-  p.then(
-    (value) => Object.assign(r, { done: true, value }),
-    (error: ConductorError) => Object.assign(r, { done: true, error }),
-  );
-  return r;
 }
 
 /** Begins a request and lets the clock run (in 100 ms steps) until it is admitted. */
