@@ -99,7 +99,7 @@ async function policySaves(): Promise<{ oneMs: number[]; allMs: number[]; admitM
     }
     const oneMs: number[] = [];
     for (let i = 0; i < 300; i++) {
-      const changed = persistedTarget('claude', `client-${i * 7}`, { consecutiveFailures: i % 5, updatedAt: i });
+      const changed = persistedTarget('claude', `client-${i * 7}`, { staleSweepCount: i % 5, updatedAt: i });
       const t = performance.now();
       await host.request('policy.save', { targets: [changed] });
       oneMs.push(performance.now() - t);
@@ -108,7 +108,7 @@ async function policySaves(): Promise<{ oneMs: number[]; allMs: number[]; admitM
     const admitMs: number[] = [];
     for (let i = 0; i < 300; i++) {
       const t = performance.now();
-      await host.request('policy.admit', { clientId: `client-${i * 7}`, platform: 'claude', requestId: `r${i}`, admittedAt: 1_700_000_000_000 + i, probe: false });
+      await host.request('policy.admit', { clientId: `client-${i * 7}`, platform: 'claude', container: 'firefox-default', requestId: `r${i}`, admittedAt: 1_700_000_000_000 + i, probe: false });
       admitMs.push(performance.now() - t);
     }
     return { oneMs, allMs, admitMs };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PolicyEngine } from '../extension/src/policy/engine.js';
 import type { PolicyClock } from '../extension/src/policy/types.js';
-import { targetKey, type Target } from '../shared/platforms.js';
+import { accountKey, targetKey, type Target } from '../shared/platforms.js';
 import { freshFields, POLICY_STATE_VERSION, type LoadedPolicyState, type PersistedTarget, type PolicyChanges, type PolicyPersistence } from '../shared/policy-state.js';
 import type { BenchSuite } from './run.js';
 import { median, round } from './stats.js';
@@ -103,7 +103,7 @@ async function admission(): Promise<Record<string, number>> {
   let wall = Date.now();
   const windowMs = 1_000;
   const clock = realClock(() => (wall += windowMs));
-  const noop: PolicyPersistence = { load: async () => ({ targets: [], platforms: [], system: null }), save: () => RESOLVED, admit: () => {} };
+  const noop: PolicyPersistence = { load: async () => ({ targets: [], system: null }), save: () => RESOLVED, admit: () => {} };
   const engine = new PolicyEngine({
     config: {
       rateLimit: { requestsPerMinutePerPlatform: 600, windowMs, minSpacingMs: 0 },
@@ -164,19 +164,13 @@ async function admission(): Promise<Record<string, number>> {
   };
 }
 
-/** A stored target row of a tripped circuit, as a real DB would hold after a bad hour. */
+/** A stored target row that failed lately, as a real DB would hold after a bad hour. */
 function seedRow(i: number, now: number): PersistedTarget {
   return {
     version: POLICY_STATE_VERSION,
     clientId: `client-${i}`,
     platform: 'claude',
     ...freshFields(),
-    circuitState: 'open',
-    consecutiveFailures: 3,
-    trips: 1,
-    circuitRetryAt: now + 600_000,
-    backoffUntil: now + 60_000,
-    lastBackoffMs: 12_345,
     lastError: { code: 'upstream_429', message: 'The platform itself rate-limited the request; backoff honours its Retry-After.', at: now },
     lastSuccessAt: now - 3_600_000,
     lastFailureAt: now,
@@ -193,24 +187,24 @@ function openDb(dir: string, name: string): Database.Database {
   return db;
 }
 
-/** Incremental persistence: one keyed row per target / platform, upserting only the changed ones. */
+/** Incremental persistence: one keyed row per target / account, upserting only the changed ones. */
 function rowsPersistence(db: Database.Database, seed: PersistedTarget[]): PolicyPersistence {
   db.exec(`CREATE TABLE policy_targets (key TEXT PRIMARY KEY, row TEXT NOT NULL) WITHOUT ROWID;
-           CREATE TABLE policy_platforms (platform TEXT PRIMARY KEY, row TEXT NOT NULL) WITHOUT ROWID;
+           CREATE TABLE policy_accounts (key TEXT PRIMARY KEY, row TEXT NOT NULL) WITHOUT ROWID;
            CREATE TABLE policy_system (id INTEGER PRIMARY KEY CHECK (id = 1), row TEXT NOT NULL);`);
   const upsertTarget = db.prepare('INSERT INTO policy_targets (key, row) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET row = excluded.row');
-  const upsertPlatform = db.prepare('INSERT INTO policy_platforms (platform, row) VALUES (?, ?) ON CONFLICT (platform) DO UPDATE SET row = excluded.row');
+  const upsertAccount = db.prepare('INSERT INTO policy_accounts (key, row) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET row = excluded.row');
   const upsertSystem = db.prepare('INSERT INTO policy_system (id, row) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET row = excluded.row');
   const write = db.transaction((changes: PolicyChanges) => {
     for (const t of changes.targets) upsertTarget.run(targetKey(t), JSON.stringify(t));
-    for (const p of changes.platforms) upsertPlatform.run(p.platform, JSON.stringify(p));
+    for (const a of changes.accounts) upsertAccount.run(accountKey(a), JSON.stringify(a));
     if (changes.system !== null) upsertSystem.run(JSON.stringify(changes.system));
   });
-  write({ targets: seed, deletedTargets: [], platforms: [], system: null });
+  write({ targets: seed, deletedTargets: [], accounts: [], system: null });
   return {
     load: async () => ({
       targets: db.prepare('SELECT row FROM policy_targets').all().map((r) => JSON.parse((r as { row: string }).row) as unknown),
-      platforms: db.prepare('SELECT row FROM policy_platforms').all().map((r) => JSON.parse((r as { row: string }).row) as unknown),
+      accounts: db.prepare('SELECT row FROM policy_accounts').all().map((r) => JSON.parse((r as { row: string }).row) as unknown),
       system: null,
     }),
     save: (changes) => {
@@ -226,7 +220,7 @@ function rowsPersistence(db: Database.Database, seed: PersistedTarget[]): Policy
 function blobPersistence(db: Database.Database, seed: PersistedTarget[], state: () => LoadedPolicyState): PolicyPersistence {
   db.exec('CREATE TABLE policy_state (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)');
   const upsert = db.prepare('INSERT INTO policy_state (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state');
-  upsert.run(JSON.stringify({ targets: seed, platforms: [], system: null }));
+  upsert.run(JSON.stringify({ targets: seed, accounts: [], system: null }));
   return {
     load: async () => JSON.parse((db.prepare('SELECT state FROM policy_state').get() as { state: string }).state) as LoadedPolicyState,
     save: () => {

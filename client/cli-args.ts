@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import { HttpMethodSchema, type HttpMethod } from '../shared/journal.js';
 import { DEFAULT_CLIENT_ID } from '../shared/platforms.js';
+import { MAX_WAIT_MS } from '../shared/policy-config.js';
 
 /** What a command line asks for. */
 export type CliCommand =
   | { name: 'help' }
   | { name: 'status'; json: boolean; platform: string | undefined }
-  | { name: 'request'; platform: string; method: HttpMethod; path: string; body: string | undefined; headers: Record<string, string>; stream: boolean; clientId: string | undefined; requestId: string | undefined; maxWaitMs: number | undefined; json: boolean }
+  | { name: 'request'; platform: string; method: HttpMethod; path: string; body: string | undefined; headers: Record<string, string>; stream: boolean; clientId: string | undefined; container: string | undefined; requestId: string | undefined; maxWaitMs: number | undefined; json: boolean }
   | { name: 'journal'; limit: number; platform: string | undefined; json: boolean }
   | { name: 'reset'; platform: string; clientId: string }
   | { name: 'pause'; reason: string }
@@ -30,9 +31,9 @@ commands:
   status [--platform p] [--json]          circuit table of the live browser status
   request <platform> <METHOD> <path>      relay a request through the logged-in page
       [--body text] [--header 'name: value']... [--stream] [--client id]
-      [--request-id id] [--max-wait-ms n] [--json]
+      [--container cookieStoreId] [--request-id id] [--max-wait-ms n] [--json]
   journal [--limit n] [--platform p] [--json]   the request journal, newest first
-  reset <platform> [client]               reset a target's circuit and backoff (client: default)
+  reset <platform> [client]               reset the circuit and hold of a target's accounts (client: default)
   pause <reason>                          pause all dispatch
   resume                                  resume dispatch
   policy reload                           re-read <data dir>/policy.json and apply it in the add-on
@@ -83,6 +84,7 @@ export function parseCli(argv: string[]): CliInvocation {
         header: { type: 'string', multiple: true },
         stream: { type: 'boolean' },
         client: { type: 'string' },
+        container: { type: 'string' },
         'request-id': { type: 'string' },
         'max-wait-ms': { type: 'string' },
       },
@@ -114,8 +116,9 @@ export function parseCli(argv: string[]): CliInvocation {
           headers: headerMap(v.header ?? []),
           stream: v.stream === true,
           clientId: v.client,
+          container: v.container,
           requestId: v['request-id'],
-          maxWaitMs: integer(v['max-wait-ms'], '--max-wait-ms', 0, 3_600_000),
+          maxWaitMs: integer(v['max-wait-ms'], '--max-wait-ms', 0, MAX_WAIT_MS),
           json,
         },
         dataDir,

@@ -30,7 +30,7 @@ describe('conductor-fx CLI (against a fake API)', () => {
     const plain = await cli(['status', '--data-dir', api.dataDir]);
     expect(plain.code).toBe(EXIT.ok);
     expect(plain.stdout).toMatch(/^host: connected/);
-    expect(plain.stdout).toMatch(/mock\s+agent-1\s+closed/);
+    expect(plain.stdout).toMatch(/mock\s+firefox-default\s+closed/);
     expect(plain.stdout).not.toContain('\x1b[');
     expect((await cli(['status', '--data-dir', api.dataDir], true)).stdout).toContain('\x1b[32mclosed');
     const asJson = await cli(['status', '--json', '--data-dir', api.dataDir]);

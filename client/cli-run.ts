@@ -31,6 +31,7 @@ async function run(command: Exclude<CliCommand, { name: 'help' }>, client: Condu
         headers: command.headers,
         ...(command.body === undefined ? {} : { body: command.body }),
         ...(command.clientId === undefined ? {} : { clientId: command.clientId }),
+        ...(command.container === undefined ? {} : { container: command.container }),
         ...(command.requestId === undefined ? {} : { requestId: command.requestId }),
         ...(command.maxWaitMs === undefined ? {} : { maxWaitMs: command.maxWaitMs }),
       };

@@ -64,6 +64,7 @@ function toWire(input: RelayInput, stream: boolean): ApiRelayRequestInput {
     path: input.path,
     stream,
     ...(input.clientId === undefined ? {} : { client_id: input.clientId }),
+    ...(input.container === undefined ? {} : { container: input.container }),
     ...(input.requestId === undefined ? {} : { request_id: input.requestId }),
     ...(input.headers === undefined ? {} : { headers: input.headers }),
     ...(input.body === undefined ? {} : { body: input.body }),

@@ -6,17 +6,18 @@ const NOW = 1_700_000_000_000;
 
 function statusWithOpenCircuit() {
   const status = fakeBrowserStatus(NOW);
-  status.targets.push({
-    ...status.targets[0]!,
-    clientId: 'agent-2',
+  status.accounts.push({
+    ...status.accounts[0]!,
+    container: 'firefox-container-2',
     circuitState: 'open',
     consecutiveFailures: 3,
     trips: 1,
     circuitRetryAt: NOW + 299_500,
     lastError: { code: 'upstream_429', message: 'rate limited', at: NOW - 5_000 },
-    staleSweepCount: 2,
-    lastStaleSweepAt: NOW - 61_000,
+    pace: { intervalMs: 64_000, pinned: false, lastCutAt: NOW - 12 * 60_000, lastCutReason: 'upstream_429' },
+    clients: ['agent-2'],
   });
+  status.targets.push({ ...status.targets[0]!, clientId: 'agent-2', lastError: { code: 'upstream_429', message: 'rate limited', at: NOW - 5_000 }, staleSweepCount: 2, lastStaleSweepAt: NOW - 61_000 });
   return status;
 }
 
@@ -27,20 +28,23 @@ describe('formatWait', () => {
 });
 
 describe('formatCircuitTable', () => {
-  it('shows the host, dispatch state, platform windows and one row per target with its countdown', () => {
+  it('shows the host, dispatch state, tabs, one row per account with its countdown and pace, and one row per target', () => {
     const text = formatCircuitTable(statusWithOpenCircuit(), { now: NOW });
     const lines = text.split('\n');
     expect(lines[0]).toBe('host: connected (v0.1.0, schema 1) · API on 127.0.0.1:7311');
     expect(lines[1]).toBe('dispatch: running');
-    expect(lines[2]).toBe('mock: 1/6 in 1:00 · next slot now · 1 tab');
-    const open = lines.find((l) => l.includes('agent-2'));
-    expect(open).toMatch(/^mock\s+agent-2\s+open\s+3\s+0\/0\s+5:00\s+0\s+2 \(last 1:01 ago\)\s+upstream_429 \(5 s ago\)$/);
-    expect(lines.find((l) => l.includes('agent-1'))).toMatch(/^mock\s+agent-1\s+closed\s+0\s+0\/0\s+-\s+0\s+-\s+-$/);
+    expect(lines[2]).toBe('mock: 1 tab in firefox-default');
+    const open = lines.findIndex((l) => l.includes('firefox-container-2'));
+    expect(lines[open]).toMatch(/^mock\s+firefox-container-2\s+open\s+3\s+0\/0\s+5:00\s+now\s+upstream_429 \(5 s ago\)$/);
+    expect(lines[open + 1]).toBe('  pace 1 per 64 s, learned from a 429 12 min ago · 1/6 in 1:00 · clients: agent-2');
+    expect(lines.find((l) => l.startsWith('mock ') && l.includes('firefox-default'))).toMatch(/^mock\s+firefox-default\s+closed\s+0\s+0\/0\s+-\s+now\s+-$/);
+    expect(lines.find((l) => l.includes('agent-2') && !l.includes('clients'))).toMatch(/^mock\s+agent-2\s+0\/0\s+0\s+2 \(last 1:01 ago\)\s+upstream_429 \(5 s ago\)$/);
     expect(text).not.toContain('\x1b[');
   });
 
   it('aligns columns and colours the circuit state only when asked', () => {
-    const plain = formatCircuitTable(statusWithOpenCircuit(), { now: NOW }).split('\n').filter((l) => l.startsWith('mock ') || l.startsWith('PLATFORM'));
+    const plain = formatCircuitTable(statusWithOpenCircuit(), { now: NOW }).split('\n').filter((l) => (l.startsWith('mock ') && l.includes('firefox-')) || l.startsWith('PLATFORM  CONTAINER'));
+    expect(plain).toHaveLength(3);
     expect(new Set(plain.map((l) => l.indexOf(l.includes('PLATFORM') ? 'CIRCUIT' : l.includes('open') ? 'open' : 'closed'))).size).toBe(1);
     const coloured = formatCircuitTable(statusWithOpenCircuit(), { now: NOW, color: true });
     expect(coloured).toContain('\x1b[31mopen');
@@ -51,11 +55,11 @@ describe('formatCircuitTable', () => {
     const status = fakeBrowserStatus(NOW);
     status.paused = { paused: true, reason: 'lunch', since: NOW - 90_000 };
     status.host = { ...status.host, connected: false, reason: 'No such native application conductor_fx' };
-    status.targets = [];
+    status.accounts = [];
     const text = formatCircuitTable(status, { now: NOW });
     expect(text).toContain('host: not connected (No such native application conductor_fx)');
     expect(text).toContain('dispatch: PAUSED (lunch) for 1:30');
-    expect(text).toContain('no targets yet');
+    expect(text).toContain('no accounts yet');
   });
 });
 

@@ -1,6 +1,6 @@
 import type { JournalEntry } from '../shared/journal.js';
 import type { CircuitState } from '../shared/policy-state.js';
-import type { BrowserStatus, TargetSnapshot } from '../shared/status.js';
+import { describePace, type AccountSnapshot, type BrowserStatus, type TargetSnapshot } from '../shared/status.js';
 
 /** How the circuit table is drawn. */
 export interface CircuitTableOptions {
@@ -34,17 +34,24 @@ function table(rows: string[][], paint: (row: number, col: number, text: string)
   return rows.map((r, row) => r.map((cell, col) => paint(row, col, col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd());
 }
 
+function accountRow(a: AccountSnapshot, now: number): string[] {
+  const retry = a.circuitState === 'closed' ? until(a.backoffUntil, now) : until(a.circuitRetryAt, now);
+  const lastError = a.lastError === null ? '-' : `${a.lastError.code} (${formatWait(Math.max(0, now - a.lastError.at))} ago)`;
+  const next = a.nextSlotAt === null || a.nextSlotAt <= now ? 'now' : formatWait(a.nextSlotAt - now);
+  return [a.platform, a.container, a.circuitState.replace('_', '-'), String(a.consecutiveFailures), `${a.inFlight}/${a.waiting}`, retry, next, lastError];
+}
+
 function targetRow(t: TargetSnapshot, now: number): string[] {
-  const retry = t.circuitState === 'closed' ? until(t.backoffUntil, now) : until(t.circuitRetryAt, now);
   const lastError = t.lastError === null ? '-' : `${t.lastError.code} (${formatWait(Math.max(0, now - t.lastError.at))} ago)`;
   const sweeps = t.staleSweepCount === 0 ? '-' : `${t.staleSweepCount}${t.lastStaleSweepAt === null ? '' : ` (last ${formatWait(Math.max(0, now - t.lastStaleSweepAt))} ago)`}`;
-  return [t.platform, t.clientId, t.circuitState.replace('_', '-'), String(t.consecutiveFailures), `${t.inFlight}/${t.waiting}`, retry, String(t.interrupted), sweeps, lastError];
+  return [t.platform, t.clientId, `${t.inFlight}/${t.waiting}`, String(t.interrupted), sweeps, lastError];
 }
 
 /**
- * The browser status as a terminal table: host link, pause state, each platform's window and
- * tabs, then one row per target with its circuit, failures, in-flight/waiting leases, the
- * countdown to its retry (circuit or backoff), interrupted leases, stale sweeps and last error.
+ * The browser status as a terminal table: host link, pause state, one row per account (platform
+ * and container) with its circuit, failures, in-flight/waiting leases, the countdown to its retry
+ * (circuit or hold), its next slot, last error and, below it, its learned pace and clients; then
+ * one row per target with its leases, interrupted leases, stale sweeps and last error.
  */
 export function formatCircuitTable(status: BrowserStatus, opts: CircuitTableOptions = {}): string {
   const now = opts.now ?? status.generatedAt;
@@ -59,24 +66,28 @@ export function formatCircuitTable(status: BrowserStatus, opts: CircuitTableOpti
       ? `dispatch: ${c('red', 'PAUSED')}${status.paused.reason === null ? '' : ` (${status.paused.reason})`}${status.paused.since === null ? '' : ` for ${formatWait(now - status.paused.since)}`}`
       : `dispatch: ${c('green', 'running')}`,
   ];
-  for (const p of status.platforms) {
-    const tabs = status.tabs.find((t) => t.platform === p.platform)?.tabs ?? 0;
-    lines.push(`${p.platform}: ${p.recentDispatchCount}/${p.limit} in ${formatWait(p.windowMs)} · next slot ${p.nextSlotAt === null || p.nextSlotAt <= now ? 'now' : `in ${formatWait(p.nextSlotAt - now)}`} · ${tabs} tab${tabs === 1 ? '' : 's'}`);
-  }
+  for (const t of status.tabs) lines.push(`${t.platform}: ${t.tabs} tab${t.tabs === 1 ? '' : 's'} in ${t.containers.join(', ') || 'no container'}`);
   lines.push('');
-  if (status.targets.length === 0) {
-    lines.push(c('dim', 'no targets yet: no client has sent a request'));
+  if (status.accounts.length === 0) {
+    lines.push(c('dim', 'no accounts yet: no client has sent a request'));
     return lines.join('\n');
   }
-  const header = ['PLATFORM', 'CLIENT', 'CIRCUIT', 'FAILS', 'RUN/WAIT', 'RETRY IN', 'INTERRUPTED', 'STALE SWEEPS', 'LAST ERROR'];
+  const accounts = [...status.accounts].sort((a, b) => a.platform.localeCompare(b.platform) || a.container.localeCompare(b.container));
+  const rows = [['PLATFORM', 'CONTAINER', 'CIRCUIT', 'FAILS', 'RUN/WAIT', 'RETRY IN', 'NEXT SLOT', 'LAST ERROR'], ...accounts.map((a) => accountRow(a, now))];
+  const drawn = table(rows, (row, col, text) => {
+    if (row === 0) return c('bold', text);
+    return col === 2 ? c(CIRCUIT_COLOR[accounts[row - 1]!.circuitState], text) : text;
+  });
+  lines.push(drawn[0]!);
+  accounts.forEach((a, i) => {
+    lines.push(drawn[i + 1]!, c('dim', `  ${describePace(a.pace, now)} · ${a.recentDispatchCount}/${a.limit} in ${formatWait(a.windowMs)} · clients: ${a.clients.join(', ') || '-'}`));
+  });
   const targets = [...status.targets].sort((a, b) => a.platform.localeCompare(b.platform) || a.clientId.localeCompare(b.clientId));
-  const rows = [header, ...targets.map((t) => targetRow(t, now))];
-  lines.push(
-    ...table(rows, (row, col, text) => {
-      if (row === 0) return c('bold', text);
-      return col === 2 ? c(CIRCUIT_COLOR[targets[row - 1]!.circuitState], text) : text;
-    }),
-  );
+  if (targets.length > 0) {
+    lines.push('');
+    const header = ['PLATFORM', 'CLIENT', 'RUN/WAIT', 'INTERRUPTED', 'STALE SWEEPS', 'LAST ERROR'];
+    lines.push(...table([header, ...targets.map((t) => targetRow(t, now))], (row, _col, text) => (row === 0 ? c('bold', text) : text)));
+  }
   return lines.join('\n');
 }
 

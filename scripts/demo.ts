@@ -60,9 +60,10 @@ async function run(firefox: string): Promise<void> {
     step('Two requests are admitted and relayed through the page');
     for (const n of [1, 2]) await send(api, `request ${n}`, 'ok');
 
-    step('The platform starts answering 429 (Retry-After: 120): three failures open the circuit');
-    mock.enqueue(...Array.from({ length: 3 }, () => ({ kind: 'error', status: 429, retryAfterS: 120 }) as const));
-    for (const n of [3, 4, 5]) await send(api, `request ${n}`, 'upstream_429');
+    step('The platform fails twice (HTTP 500), then answers 429 (Retry-After: 120): three failures open the account circuit, the 429 teaches a pace');
+    mock.enqueue({ kind: 'error', status: 500 }, { kind: 'error', status: 500 }, { kind: 'error', status: 429, retryAfterS: 120 });
+    for (const n of [3, 4]) await send(api, `request ${n}`, 'upstream_5xx');
+    await send(api, 'request 5', 'upstream_429');
     await send(api, 'request 6', 'circuit_open');
     await printCircuits(api);
 

@@ -29,6 +29,8 @@ export const ApiRelayRequestSchema = z
   .object({
     platform: PlatformIdSchema,
     client_id: ClientIdSchema.default(DEFAULT_CLIENT_ID),
+    /** The Firefox container (account) to relay through; default `firefox-default`. */
+    container: RelayRequestSchema.shape.container,
     method: HttpMethodSchema,
     path: RelativePathSchema,
     headers: RequestHeadersSchema.default({}),

@@ -31,3 +31,19 @@ export type Target = z.infer<typeof TargetSchema>;
 export function targetKey(t: Target): string {
   return `${t.platform}/${t.clientId}`;
 }
+
+/** Firefox's cookie store of tabs outside any container: the container a request names by default. */
+export const DEFAULT_CONTAINER = 'firefox-default';
+
+/** A Firefox container (cookieStoreId): whose logged-in session a request uses. */
+export const ContainerIdSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'container may hold letters, digits and . _ : @ -');
+export type ContainerId = z.infer<typeof ContainerIdSchema>;
+
+/** An account: one platform as seen through one container's session; the unit the policy protects. */
+export const AccountSchema = z.object({ platform: PlatformIdSchema, container: ContainerIdSchema });
+export type Account = z.infer<typeof AccountSchema>;
+
+/** The stable key of an account, used in maps and DB rows. */
+export function accountKey(a: Account): string {
+  return `${a.platform}/${a.container}`;
+}

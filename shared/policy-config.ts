@@ -5,6 +5,8 @@ const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+/** The longest a caller may ask to wait for admission (max_wait_ms): a day. */
+export const MAX_WAIT_MS = 24 * HOUR;
 
 /** Per-platform sliding-window limit; overridable per platform. */
 export const RateLimitConfigSchema = z.object({
@@ -24,7 +26,12 @@ export const PolicyConfigSchema = z.object({
   concurrency: z
     .object({
       maxInFlightPerTarget: z.number().int().min(1).max(16).default(1),
-      waiterTimeoutMs: ms(1_000, HOUR).default(120_000),
+      /**
+       * How long a caller that names no max_wait_ms waits for admission before waiter_timeout: its
+       * deadline. Long, for batches: paced to a limit of about one request a minute, the 200th
+       * request of a batch is admitted after three hours or more (README "Pacing").
+       */
+      waiterTimeoutMs: ms(1_000, MAX_WAIT_MS).default(6 * HOUR),
     })
     .prefault({}),
   rateLimit: RateLimitConfigSchema.prefault({}),
@@ -56,6 +63,28 @@ export const PolicyConfigSchema = z.object({
     })
     .prefault({})
     .refine((c) => c.openMs <= c.maxOpenMs, { message: 'circuitBreaker.openMs must not exceed circuitBreaker.maxOpenMs', path: ['openMs'] }),
+  /** The adaptive pace of each account (extension/src/policy/pace.ts); the rate window above is its ceiling. */
+  pace: z
+    .object({
+      /** The slowest pace a cut may reach: one dispatch per this many ms. */
+      floorMs: ms(1_000, 24 * HOUR).default(30 * MINUTE),
+      /**
+       * The least hold after a throttle that names no Retry-After or reset time. A prior for chat
+       * platforms, which refill about one request a minute: a shorter hold meets an empty bucket.
+       */
+      throttleHoldMs: ms(0, HOUR).default(MINUTE),
+      /** Successes with work waiting before the gap shrinks one step. */
+      raiseAfterSuccesses: z.number().int().min(1).max(10_000).default(20),
+      /** Each raise multiplies the gap by this (closer to 1: more cautious). */
+      raiseFactor: z.number().min(0.5).max(0.99).default(0.9),
+      /** A throttle that taught nothing multiplies the gap by this. */
+      cutFactor: z.number().min(1.1).max(10).default(2),
+      /** A learned refill interval is widened by this before it is used. */
+      margin: z.number().min(1).max(3).default(1.05),
+      /** A pin older than this (no throttle since) no longer stops raising: the platform may have loosened. */
+      relearnAfterMs: ms(10 * MINUTE, 7 * 24 * HOUR).default(6 * HOUR),
+    })
+    .prefault({}),
   staleLease: z
     .object({
       idleTimeoutMs: ms(5_000, 24 * HOUR).default(5 * MINUTE),

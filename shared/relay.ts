@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { AdmissionSchema } from './admission.js';
 import { HeadersSchema, RequestHeadersSchema } from './headers.js';
 import { HttpMethodSchema, RequestIdSchema, type HttpMethod } from './journal.js';
-import { ClientIdSchema, PlatformIdSchema } from './platforms.js';
+import { ClientIdSchema, ContainerIdSchema, DEFAULT_CONTAINER, PlatformIdSchema } from './platforms.js';
+import { MAX_WAIT_MS } from './policy-config.js';
 
 /** A same-origin relative path: one leading slash, no scheme, no protocol-relative `//`. */
 export const RelativePathSchema = z
@@ -25,13 +26,18 @@ export const RelayRequestSchema = z.object({
   requestId: RequestIdSchema,
   platform: PlatformIdSchema,
   clientId: ClientIdSchema,
+  /** The Firefox container whose session (account) the request uses; only its tabs are used. */
+  container: ContainerIdSchema.default(DEFAULT_CONTAINER),
   method: HttpMethodSchema,
   path: RelativePathSchema,
   headers: RequestHeadersSchema.default({}),
   body: z.string().max(8 * 1024 * 1024).nullable().default(null),
   stream: z.boolean().default(false),
-  /** Reject at once (rate_limited / backoff_active with retry_after_ms) instead of waiting longer than this. */
-  maxWaitMs: z.number().int().min(0).max(3_600_000).nullable().default(null),
+  /**
+   * The caller's deadline for admission: rejected at once (rate_limited / backoff_active with
+   * retry_after_ms) when the wait would pass it, waiter_timeout when it passes. Null: the policy's default.
+   */
+  maxWaitMs: z.number().int().min(0).max(MAX_WAIT_MS).nullable().default(null),
 }).refine(bodyFitsMethod, BODY_FITS_METHOD);
 export type RelayRequest = z.infer<typeof RelayRequestSchema>;
 export type RelayRequestInput = z.input<typeof RelayRequestSchema>;

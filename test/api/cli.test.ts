@@ -31,7 +31,7 @@ describe('conductor-fx CLI (built bundle, real host)', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^host: connected/);
-    expect(run.stdout).toMatch(/mock\s+agent-1\s+closed/);
+    expect(run.stdout).toMatch(/mock\s+firefox-default\s+closed/);
   });
 
   it('request relays through the host and prints the body', async () => {

@@ -15,8 +15,8 @@ describe('status, journal and control routes (real host, fake add-on)', () => {
     h = await startApiHost({
       'browser.status': () => {
         const status = fakeBrowserStatus();
-        status.platforms.push({ platform: 'claude', recentDispatchCount: 0, limit: 6, windowMs: 60_000, nextSlotAt: null });
-        status.targets.push({ ...status.targets[0]!, platform: 'claude', clientId: 'agent-2', circuitState: 'open' });
+        status.accounts.push({ ...status.accounts[0]!, platform: 'claude', circuitState: 'open', clients: ['agent-2'] });
+        status.targets.push({ ...status.targets[0]!, platform: 'claude', clientId: 'agent-2' });
         return status;
       },
       'control.reset': (payload) => {
@@ -45,10 +45,10 @@ describe('status, journal and control routes (real host, fake add-on)', () => {
     expect(status.hostStatus).toMatchObject({ pid: h.host.pid, dataDir: h.host.dataDir, extensionConnected: true, api: { listening: true, port: h.port, error: null } });
   });
 
-  it('GET /v1/browser?platform= narrows platforms, targets and tabs to one platform; an unknown one is 404', async () => {
+  it('GET /v1/browser?platform= narrows accounts, targets and tabs to one platform; an unknown one is 404', async () => {
     const status = await h.client.browser('claude');
     expect(status.targets.map((t) => t.clientId)).toEqual(['agent-2']);
-    expect(status.platforms.map((p) => p.platform)).toEqual(['claude']);
+    expect(status.accounts.map((a) => a.platform)).toEqual(['claude']);
     expect(status.tabs).toEqual([]);
     const unknown = await rawRequest({ port: h.port, path: '/v1/browser?platform=nowhere', headers: h.auth });
     expect(unknown.status).toBe(404);

@@ -70,7 +70,7 @@ describe('request_id idempotency (real host, fake add-on)', () => {
     const second = h.client.relay(input);
     // The add-on answers only once the host has joined the second call to the first.
     await waitFor('the host to join the second call', () => (h.host.stderr().includes('request joined its relay in flight {"requestId":"idem-join"}') ? true : undefined), 5_000);
-    held.get('idem-join')!(echoResponse({ requestId: 'idem-join', platform: 'mock', clientId: 'default', method: 'POST', path: '/slow', headers: {}, body: 'b', stream: false, maxWaitMs: null }));
+    held.get('idem-join')!(echoResponse({ requestId: 'idem-join', platform: 'mock', clientId: 'default', container: 'firefox-default', method: 'POST', path: '/slow', headers: {}, body: 'b', stream: false, maxWaitMs: null }));
     const [a, b] = await Promise.all([first, second]);
     expect(a).toEqual(b);
     expect(a.replayed).toBe(false);
@@ -85,7 +85,7 @@ describe('request_id idempotency (real host, fake add-on)', () => {
     const slow = h.client.relay({ platform: 'mock', method: 'POST', path: '/slow', body: 'one', requestId: 'idem-dup' });
     await waitFor('the slow call to reach the add-on', () => (held.has('idem-dup') ? true : undefined), 5_000);
     await expect(h.client.relay({ platform: 'mock', method: 'POST', path: '/slow', body: 'two', requestId: 'idem-dup' })).rejects.toMatchObject({ code: 'duplicate_request' });
-    held.get('idem-dup')!(echoResponse({ requestId: 'idem-dup', platform: 'mock', clientId: 'default', method: 'POST', path: '/slow', headers: {}, body: 'one', stream: false, maxWaitMs: null }));
+    held.get('idem-dup')!(echoResponse({ requestId: 'idem-dup', platform: 'mock', clientId: 'default', container: 'firefox-default', method: 'POST', path: '/slow', headers: {}, body: 'one', stream: false, maxWaitMs: null }));
     await slow;
     expect(count('idem-dup')).toBe(1);
   });

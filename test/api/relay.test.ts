@@ -42,7 +42,15 @@ describe('relaying a request (real host, fake add-on)', () => {
     });
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body)).toEqual({ request_id: 'req-forward-1', status: 201, headers: { 'x-upstream': 'yes' }, body: 'echo:hi', admission: ADMISSION, replayed: false });
-    expect(seen.at(-1)).toEqual({ requestId: 'req-forward-1', platform: 'mock', clientId: 'agent-7', method: 'POST', path: '/api/chat?x=1', headers: { 'content-type': 'text/plain' }, body: 'hi', stream: false, maxWaitMs: 500 });
+    expect(seen.at(-1)).toEqual({ requestId: 'req-forward-1', platform: 'mock', clientId: 'agent-7', container: 'firefox-default', method: 'POST', path: '/api/chat?x=1', headers: { 'content-type': 'text/plain' }, body: 'hi', stream: false, maxWaitMs: 500 });
+  });
+
+  it('passes the container (the account) to the add-on, from the API body and the typed client; refuses a malformed one', async () => {
+    await h.client.relay({ platform: 'mock', clientId: 'agent-8', container: 'firefox-container-2', method: 'GET', path: '/c', maxWaitMs: 3_600_000 * 6 });
+    expect(seen.at(-1)).toMatchObject({ clientId: 'agent-8', container: 'firefox-container-2', maxWaitMs: 21_600_000 });
+    const bad = await rawRequest({ port: h.port, method: 'POST', path: '/v1/browser/request', headers: h.auth, body: JSON.stringify({ platform: 'mock', method: 'GET', path: '/c', container: 'no spaces' }) });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error.code).toBe('bad_payload');
   });
 
   it('makes a request id and uses the default client when none is given', async () => {

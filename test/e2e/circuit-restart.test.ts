@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConductorClient } from '../../client/client.js';
 import { type ConductorError, isConductorError } from '../../shared/errors.js';
-import { TEST_PLATFORM } from '../../shared/platforms.js';
+import { DEFAULT_CONTAINER, TEST_PLATFORM } from '../../shared/platforms.js';
 import type { RelayRequestInput } from '../../shared/relay.js';
 import { ConductorRig } from '../helpers/conductor-rig.js';
 import { REPO_ROOT } from '../helpers/repo.js';
@@ -16,10 +16,14 @@ const firefox = e2eFirefox();
 /** Above the harness's own bounded waits, so a stuck step fails with their message, not a bare timeout. */
 const STEP_TIMEOUT_MS = 90_000;
 
-/** The client whose circuit on the mock platform the story opens, then follows through restarts. */
+/** The client whose failures open its account's circuit on the mock platform; the story follows it through restarts. */
 const FAILING = 'e2e-circuit';
-/** Three failures and the slow stream: the rate window is exactly full at the restart. */
+/** The request of another client of the account that hangs in flight until the host is killed. */
+const SLOW_ID = 'e2e-slow-1';
+/** The slow stream and three failures: the rate window is exactly full at the restart. */
 const DISPATCHES_BEFORE_RESTART = 4;
+/** The popup's head line of the account (platform · container). */
+const ACCOUNT_ROW = `${TEST_PLATFORM} · ${DEFAULT_CONTAINER}`;
 const SCREENSHOT = `${REPO_ROOT}/test-artifacts/popup-circuit-open.png` as const;
 
 /** How the popup may say the host is not there: Firefox's reason or the add-on's own words. */
@@ -35,9 +39,9 @@ function chat(clientId: string, extra: Partial<RelayRequestInput> = {}): RelayRe
   return { requestId: randomUUID(), platform: TEST_PLATFORM, clientId, method: 'POST', path: MOCK_CHAT_PATH, body: '{}', maxWaitMs: 5_000, ...extra };
 }
 
-/** The popup's line for one client (its row in the circuit table), or '' when it shows none. */
-function popupRow(text: string, clientId: string): string {
-  return text.split('\n').find((line) => line.includes(clientId)) ?? '';
+/** The popup's line holding `needle` (an account's head line), or '' when it shows none. */
+function popupRow(text: string, needle: string): string {
+  return text.split('\n').find((line) => line.includes(needle)) ?? '';
 }
 
 /** The ConductorError a call rejected with; fails the test when it resolved or threw something else. */
@@ -62,6 +66,7 @@ describe.skipIf(firefox === null)('circuit, host kill, restart and host loss (re
   let mock: MockPlatform;
   let rig: ConductorRig;
   let api: ConductorClient;
+  let slowOutcome: Promise<string>;
 
   beforeAll(async () => {
     mock = await MockPlatform.start();
@@ -75,8 +80,15 @@ describe.skipIf(firefox === null)('circuit, host kill, restart and host loss (re
     await mock?.close();
   });
 
-  it('opens the circuit after upstream 500s and a 429 with Retry-After, and the popup counts it down', async () => {
-    mock.enqueue({ kind: 'error', status: 500 }, { kind: 'error', status: 500 }, { kind: 'error', status: 429, retryAfterS: 120 });
+  it('opens the account circuit after upstream 500s and a 429 with Retry-After, learns a pace from the 429, and the popup shows both', async () => {
+    // A streamed request of another client of the same account hangs in flight through the story.
+    mock.enqueue({ kind: 'stream', chunks: ['partial'], gapMs: 10, hang: true }, { kind: 'error', status: 500 }, { kind: 'error', status: 500 }, { kind: 'error', status: 429, retryAfterS: 120 });
+    // Settled into a value at once, so its rejection is never an unhandled one.
+    slowOutcome = api.relayStream(chat('e2e-slow', { requestId: SLOW_ID, stream: true }), () => undefined).then(
+      () => 'answered',
+      () => 'failed',
+    );
+    await waitFor('the slow streamed request to reach the mock platform', () => (mock.requests.length === 1 ? true : undefined), 10_000);
 
     expect((await rejection(api.relay(chat(FAILING)))).code).toBe('upstream_5xx');
     expect((await rejection(api.relay(chat(FAILING)))).code).toBe('upstream_5xx');
@@ -84,31 +96,26 @@ describe.skipIf(firefox === null)('circuit, host kill, restart and host loss (re
     const open = await rejection(api.relay(chat(FAILING)));
     expect(open.code).toBe('circuit_open');
     expect(retryAfterMs(open)).toBeGreaterThan(0);
-    expect(mock.requests).toHaveLength(3); // the circuit kept the fourth one away from the platform
+    // The circuit is the account's: another client id of it cannot escape it.
+    expect((await rejection(api.relay(chat('e2e-other')))).code).toBe('circuit_open');
+    expect(mock.requests).toHaveLength(DISPATCHES_BEFORE_RESTART); // the circuit kept the others away from the platform
 
-    const target = (await api.browser()).targets.find((t) => t.clientId === FAILING);
-    expect(target?.circuitState).toBe('open');
+    const account = (await api.browser()).accounts.find((a) => a.platform === TEST_PLATFORM && a.container === DEFAULT_CONTAINER);
+    expect(account).toMatchObject({ circuitState: 'open', clients: expect.arrayContaining([FAILING, 'e2e-slow']), pace: { lastCutReason: 'upstream_429' } });
+    expect(account?.pace.intervalMs).toBeGreaterThan(0);
 
-    await waitFor('the popup to show the circuit open with a countdown', async () => {
-      const row = popupRow(await rig.firefox.popupText(), FAILING);
-      return /\bopen\b/i.test(row) && COUNTDOWN.test(row) ? row : undefined;
+    await waitFor('the popup to show the account circuit open with a countdown, and the learned pace', async () => {
+      const text = await rig.firefox.popupText();
+      const row = popupRow(text, ACCOUNT_ROW);
+      return /\bopen\b/i.test(row) && COUNTDOWN.test(row) && /learned from a 429/.test(text) ? row : undefined;
     }, 10_000);
     await mkdir(`${REPO_ROOT}/test-artifacts`, { recursive: true });
     await rig.firefox.screenshotPopup(SCREENSHOT);
   });
 
-  it('keeps the open circuit, the rate window and the interrupted request across a host SIGKILL and a Firefox restart', async () => {
+  it('keeps the open circuit, the window, the learned pace and the interrupted request across a host SIGKILL and a Firefox restart', async () => {
     const retryBeforeKill = retryAfterMs(await rejection(api.relay(chat(FAILING))));
-
-    // A streamed request that never finishes is in flight when the host dies.
-    mock.enqueue({ kind: 'stream', chunks: ['partial'], gapMs: 10, hang: true });
-    const slowId = 'e2e-slow-1';
-    // Settled into a value at once, so its rejection is never an unhandled one.
-    const slowOutcome = api.relayStream(chat('e2e-slow', { requestId: slowId, stream: true }), () => undefined).then(
-      () => 'answered',
-      () => 'failed',
-    );
-    await waitFor('the slow streamed request to reach the mock platform', () => (mock.requests.length === DISPATCHES_BEFORE_RESTART ? true : undefined), 10_000);
+    const paceBeforeKill = (await api.browser()).accounts.find((a) => a.platform === TEST_PLATFORM)?.pace;
 
     await rig.killHost();
     // The client's connection died with the host, so the request cannot have been answered.
@@ -122,13 +129,13 @@ describe.skipIf(firefox === null)('circuit, host kill, restart and host loss (re
     expect(retryAfterMs(stillOpen)).toBeGreaterThan(0);
     expect(retryAfterMs(stillOpen)).toBeLessThan(retryBeforeKill);
 
-    // The window is full from the dispatches before the restart: no slot for a fresh client.
-    const limited = await rejection(api.relay(chat('e2e-fresh', { maxWaitMs: 0 })));
-    expect(limited.code).toBe('rate_limited');
-    expect(retryAfterMs(limited)).toBeGreaterThan(0);
+    // The window is still full from the dispatches before the restart, and the learned pace is kept.
+    const account = (await api.browser()).accounts.find((a) => a.platform === TEST_PLATFORM && a.container === DEFAULT_CONTAINER);
+    expect(account?.recentDispatchCount).toBe(DISPATCHES_BEFORE_RESTART);
+    expect(account?.pace).toEqual(paceBeforeKill);
 
     const journal = await api.journal({ limit: 50 });
-    expect(journal.find((e) => e.requestId === slowId)?.outcome).toBe('interrupted');
+    expect(journal.find((e) => e.requestId === SLOW_ID)?.outcome).toBe('interrupted');
     expect(mock.requests).toHaveLength(DISPATCHES_BEFORE_RESTART);
   });
 
@@ -139,15 +146,15 @@ describe.skipIf(firefox === null)('circuit, host kill, restart and host loss (re
     // Firefox's own words for a missing manifest are "No such native application conductor_fx".
     await waitFor('the popup to show the host missing (and why) with the circuit still open', async () => {
       const text = await rig.firefox.popupText();
-      const open = /\bopen\b/i.test(popupRow(text, FAILING));
+      const open = /\bopen\b/i.test(popupRow(text, ACCOUNT_ROW));
       return open && HOST_MISSING.test(text) ? text : undefined;
     }, 15_000);
 
     await rig.registerHost();
     // The add-on finds the host again on its own reconnect backoff; nothing is restarted.
     api = await rig.readyClient(TEST_PLATFORM);
-    const target = (await api.browser()).targets.find((t) => t.clientId === FAILING);
-    expect(target?.circuitState).toBe('open');
+    const account = (await api.browser()).accounts.find((a) => a.platform === TEST_PLATFORM && a.container === DEFAULT_CONTAINER);
+    expect(account?.circuitState).toBe('open');
     expect((await rejection(api.relay(chat(FAILING)))).code).toBe('circuit_open');
   });
 });

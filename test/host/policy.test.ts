@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_HOST_TO_EXTENSION_BYTES } from '../../shared/messages.js';
 import { openArtifactDb } from '../../native-host/src/store/db.js';
 import { ensureHostBuilt, startHost, type HostHandle } from '../helpers/host-process.js';
-import { loadAllPages, persistedPlatform, persistedTarget } from './fixtures.js';
+import { loadAllPages, persistedAccount, persistedTarget } from './fixtures.js';
 
 beforeAll(ensureHostBuilt);
 
@@ -12,11 +12,11 @@ describe('policy state through the host', () => {
   it('loads back what was saved, after a kill -9 and a restart', async () => {
     const first = startHost();
     const dataDir = first.dataDir;
-    const system = { version: 1 as const, paused: true, pauseReason: 'night', pausedAt: 7, updatedAt: 7 };
+    const system = { version: 2 as const, paused: true, pauseReason: 'night', pausedAt: 7, updatedAt: 7 };
     try {
-      await first.request('policy.save', { targets: [persistedTarget('claude', 'a'), persistedTarget('claude', 'b')], platforms: [persistedPlatform('claude', [5, 6])], system });
+      await first.request('policy.save', { targets: [persistedTarget('claude', 'a'), persistedTarget('claude', 'b')], accounts: [persistedAccount('claude', [5, 6])], system });
       const { savedAt } = await first.request('policy.save', {
-        targets: [persistedTarget('claude', 'a', { circuitState: 'open', trips: 2, circuitRetryAt: 99 })],
+        targets: [persistedTarget('claude', 'a', { staleSweepCount: 2, lastStaleSweepAt: 99 })],
         deletedTargets: [{ platform: 'claude', clientId: 'b' }],
       });
       expect((await first.request('status.get', {})).lastSavedAt).toBe(savedAt);
@@ -26,8 +26,8 @@ describe('policy state through the host', () => {
       const second = startHost({ dataDir });
       try {
         const all = await loadAll(second);
-        expect(all.targets).toEqual([persistedTarget('claude', 'a', { circuitState: 'open', trips: 2, circuitRetryAt: 99 })]);
-        expect(all.platforms).toEqual([persistedPlatform('claude', [5, 6])]);
+        expect(all.targets).toEqual([persistedTarget('claude', 'a', { staleSweepCount: 2, lastStaleSweepAt: 99 })]);
+        expect(all.accounts).toEqual([persistedAccount('claude', [5, 6])]);
         expect(all.system).toEqual(system);
       } finally {
         await second.dispose();
@@ -41,19 +41,19 @@ describe('policy state through the host', () => {
     const first = startHost();
     const dataDir = first.dataDir;
     try {
-      await first.request('policy.save', { targets: [persistedTarget('claude', 'a', { trips: 1 })], platforms: [persistedPlatform('claude', [5])] });
-      await first.request('policy.admit', { clientId: 'a', platform: 'claude', requestId: 'r1', admittedAt: 9, probe: false });
+      await first.request('policy.save', { targets: [persistedTarget('claude', 'a', { staleSweepCount: 1 })], accounts: [{ ...persistedAccount('claude', [5]), trips: 1 }] });
+      await first.request('policy.admit', { clientId: 'a', platform: 'claude', container: 'firefox-default', requestId: 'r1', admittedAt: 9, probe: false });
       first.kill('SIGKILL');
       await first.exited;
       const second = startHost({ dataDir });
       try {
         const all = await loadAll(second);
         expect(all.targets).toEqual([
-          persistedTarget('claude', 'a', { trips: 1, inFlight: [{ requestId: 'r1', admittedAt: 9, lastActivityAt: 9, probe: false }], lastActivityAt: 9, lastActivityReason: 'admitted', updatedAt: 9 }),
+          persistedTarget('claude', 'a', { staleSweepCount: 1, inFlight: [{ requestId: 'r1', container: 'firefox-default', admittedAt: 9, lastActivityAt: 9, probe: false }], lastActivityAt: 9, lastActivityReason: 'admitted', updatedAt: 9 }),
         ]);
-        expect(all.platforms).toEqual([{ ...persistedPlatform('claude', [5, 9]), updatedAt: 9 }]);
+        expect(all.accounts).toEqual([{ ...persistedAccount('claude', [5, 9]), trips: 1, clients: ['a'], updatedAt: 9 }]);
         // A malformed admission is refused by its schema, with the field named.
-        await expect(second.request('policy.admit', { clientId: 'a', platform: 'claude', requestId: '', admittedAt: 10, probe: false })).rejects.toMatchObject({ code: 'bad_payload' });
+        await expect(second.request('policy.admit', { clientId: 'a', platform: 'claude', container: 'firefox-default', requestId: '', admittedAt: 10, probe: false })).rejects.toMatchObject({ code: 'bad_payload' });
       } finally {
         await second.dispose();
       }
@@ -66,16 +66,16 @@ describe('policy state through the host', () => {
     const host = startHost();
     try {
       const dispatches = Array.from({ length: 10_000 }, (_, i) => 1_700_000_000_000 + i);
-      const platforms = Array.from({ length: 24 }, (_, i) => persistedPlatform(`p${String(i).padStart(2, '0')}`, dispatches));
+      const accounts = Array.from({ length: 24 }, (_, i) => persistedAccount(`p${String(i).padStart(2, '0')}`, dispatches));
       const targets = Array.from({ length: 3_000 }, (_, i) => persistedTarget('claude', `client-${String(i).padStart(5, '0')}`, { lastActivityReason: 'x'.repeat(60) }));
-      await host.request('policy.save', { targets, platforms });
+      await host.request('policy.save', { targets, accounts });
       const before = host.frameSizes.length;
       const all = await loadAll(host);
       const pageFrames = host.frameSizes.slice(before);
       expect(all.pages).toBeGreaterThanOrEqual(4);
       expect(pageFrames.reduce((a, b) => a + b, 0)).toBeGreaterThan(3 * MAX_HOST_TO_EXTENSION_BYTES);
       expect(Math.max(...pageFrames)).toBeLessThanOrEqual(MAX_HOST_TO_EXTENSION_BYTES);
-      expect(all.platforms).toEqual(platforms);
+      expect(all.accounts).toEqual(accounts);
       expect(all.targets).toEqual(targets);
     } finally {
       await host.dispose();
@@ -106,7 +106,7 @@ describe('policy state through the host', () => {
   it('answers bad_payload for a save that fails the schema and stores nothing of it', async () => {
     const host = startHost();
     try {
-      const bad = { ...persistedTarget('claude', 'x'), consecutiveFailures: -1 };
+      const bad = { ...persistedTarget('claude', 'x'), staleSweepCount: -1 };
       await expect(host.request('policy.save', { targets: [persistedTarget('claude', 'ok'), bad] })).rejects.toMatchObject({ code: 'bad_payload' });
       expect((await loadAll(host)).targets).toEqual([]);
     } finally {

@@ -10,18 +10,18 @@ import type { PolicyConfigInput } from '../../../shared/policy-config.js';
 import type { PolicyPersistence } from '../../../shared/policy-state.js';
 import { served, type StrategyFactory } from './strategy.js';
 
-/** The simulated account's platform; every conversation (client id) of a run belongs to it. */
+/** The simulated account's platform; every conversation (client id) of a run belongs to it (the default container). */
 const PLATFORM = 'claude';
 
 /**
- * What a caller passes as max_wait_ms: the documented default, none (the engine's waiter timeout,
- * 120 s with the defaults, bounds the whole wait).
+ * What a caller passes as max_wait_ms: the documented default, none (the policy's default
+ * deadline, concurrency.waiterTimeoutMs, bounds the whole wait).
  */
 const MAX_WAIT_MS = null;
 
 /** Storage that keeps nothing: the simulation never restarts the engine. */
 const NO_PERSISTENCE: PolicyPersistence = {
-  load: async () => ({ targets: [], platforms: [], system: null }),
+  load: async () => ({ targets: [], system: null }),
   save: async () => {},
   admit: () => {},
 };
@@ -52,7 +52,7 @@ export const conductorFxWith = (config?: PolicyConfigInput): StrategyFactory => 
           const lease = await engine.beginRequest(targetOf(job.target), `job-${job.id}-try-${attempt}`, { maxWaitMs: MAX_WAIT_MS });
           if (ctx.stopped) return;
           const answer = await ctx.send(job, () => lease.touch('chunk'));
-          const outcome = classifyResponse(answer.status, answer.headers, clock.now());
+          const outcome = classifyResponse(answer.status, answer.headers, clock.now(), answer.body, PLATFORM);
           lease.complete(outcome);
           if (served(answer)) return;
           count(outcome.code ?? `http_${answer.status}`);

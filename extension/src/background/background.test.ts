@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { ConductorError } from '../../../shared/errors.js';
 import type { JournalEntry } from '../../../shared/journal.js';
 import type { PolicyConfigInput } from '../../../shared/policy-config.js';
-import type { PersistedPlatform, PolicyChanges } from '../../../shared/policy-state.js';
+import type { PersistedAccount, PolicyChanges } from '../../../shared/policy-state.js';
 import type { RelayRequestInput, RelayResponse } from '../../../shared/relay.js';
 import type { BrowserStatus } from '../../../shared/status.js';
 import { startBackground, type Background } from './background.js';
 import { TEST_POLICY_KEY } from './policy-settings.js';
 import { TEST_ORIGIN } from './test-origin.js';
-import { storedTarget } from '../policy/test-persistence.js';
+import { storedAccount, storedTarget } from '../policy/test-persistence.js';
 import { FakeBrowser, FakeClock, FakeHost, FakePort, EXTENSION_ORIGIN, tabSender, type FakeHostHandlers } from './test-fakes.js';
 
 const MOCK_PAGE = 'http://127.0.0.1:40123/';
@@ -83,6 +83,11 @@ function target(status: BrowserStatus, clientId: string) {
   return status.targets.find((t) => t.clientId === clientId);
 }
 
+/** The mock platform's default-container account: where every signal of these relays lands. */
+function account(status: BrowserStatus) {
+  return status.accounts.find((a) => a.platform === 'mock' && a.container === 'firefox-default');
+}
+
 describe('the background with the real policy engine', () => {
   it('loads the policy state again when storage.local fails to read, instead of starting empty', async () => {
     const browser = freshBrowser();
@@ -121,9 +126,9 @@ describe('the background with the real policy engine', () => {
     expect(journalRows(host).map((r) => r.outcome)).toEqual(['admitted', 'success']);
     expect(s.page.postedOfType('proxy.fetch')).toHaveLength(1);
     const status = await host.request('browser.status', {});
-    expect(status.tabs).toEqual([{ platform: 'mock', tabs: 1, clients: [] }]);
+    expect(status.tabs).toEqual([{ platform: 'mock', tabs: 1, containers: ['firefox-default'] }]);
     expect(status.host).toMatchObject({ connected: true, hostVersion: '9.9.9', lastSavedAt: 1_700_000_000_500 });
-    expect(status.platforms.find((p) => p.platform === 'mock')?.recentDispatchCount).toBe(1);
+    expect(account(status)?.recentDispatchCount).toBe(1);
   });
 
   it('opens the circuit after three failures; the refusal is journalled and never dispatched', async () => {
@@ -137,7 +142,7 @@ describe('the background with the real policy engine', () => {
     expect((open as ConductorError).details?.['retry_after_ms']).toBeGreaterThan(0);
     expect(s.page.postedOfType('proxy.fetch')).toHaveLength(3);
     expect(journalRows(host).filter((r) => r.requestId === 'f4')).toMatchObject([{ outcome: 'rejected', errorCode: 'circuit_open' }]);
-    expect(target(await s.bg.status.current(), 'agent')?.circuitState).toBe('open');
+    expect(account(await s.bg.status.current())?.circuitState).toBe('open');
   });
 
   it('refuses a relay.request with a bad header as bad_payload naming it: nothing admitted, journalled or fetched', async () => {
@@ -150,7 +155,7 @@ describe('the background with the real policy engine', () => {
     expect(s.page.postedOfType('proxy.fetch')).toEqual([]);
     expect(journalRows(host)).toEqual([]);
     const status = await s.bg.status.current();
-    expect(status.platforms.find((p) => p.platform === 'mock')?.recentDispatchCount ?? 0).toBe(0);
+    expect(account(status)?.recentDispatchCount ?? 0).toBe(0);
     expect(target(status, 'agent')).toBeUndefined();
   });
 
@@ -161,7 +166,9 @@ describe('the background with the real policy engine', () => {
     s.page.deliver({ type: 'proxy.error', requestId: 'x1', code: 'cross_origin_redirect', message: 'not followed', partial: { receivedChunks: 0, receivedBytes: 0, lastSeq: -1, status: null } });
     await s.clock.advance(100);
     expect(await answer).toMatchObject({ code: 'cross_origin_redirect' });
-    expect(target(await s.bg.status.current(), 'agent')).toMatchObject({ circuitState: 'closed', consecutiveFailures: 0, lastFailureAt: null, lastSuccessAt: null });
+    const status = await s.bg.status.current();
+    expect(account(status)).toMatchObject({ circuitState: 'closed', consecutiveFailures: 0 });
+    expect(target(status, 'agent')).toMatchObject({ lastFailureAt: null, lastSuccessAt: null });
   });
 
   it('answers no_tab when no page proxy is connected, without counting a dispatch', async () => {
@@ -169,7 +176,7 @@ describe('the background with the real policy engine', () => {
     s.page.remoteDisconnect();
     expect(await relay(s, 'n1', null)).toMatchObject({ code: 'no_tab' });
     const status = await s.bg.status.current();
-    expect(status.platforms.find((p) => p.platform === 'mock')?.recentDispatchCount ?? 0).toBe(0);
+    expect(account(status)?.recentDispatchCount ?? 0).toBe(0);
     expect(status.tabs).toEqual([]);
   });
 
@@ -182,9 +189,9 @@ describe('the background with the real policy engine', () => {
 
     const second = await start(restarted(first.browser), clock, 'missing');
     const status = await second.bg.status.current();
-    expect(target(status, 'agent')).toMatchObject({ circuitState: 'open' });
+    expect(account(status)).toMatchObject({ circuitState: 'open' });
     expect(status.host).toMatchObject({ connected: false, reason: 'No such native application conductor_fx' });
-    expect(status.platforms.find((p) => p.platform === 'mock')?.recentDispatchCount).toBe(3);
+    expect(account(status)?.recentDispatchCount).toBe(3);
     second.bg.link.stop();
   });
 
@@ -192,13 +199,23 @@ describe('the background with the real policy engine', () => {
     const clock = new FakeClock();
     const browser = freshBrowser();
     const openUntil = clock.now() + 4 * 60_000;
-    const hostWindow: PersistedPlatform = { version: 1, platform: 'mock', dispatches: [clock.now() - 1_000, clock.now() - 500], lastDispatchAt: clock.now() - 500, updatedAt: clock.now() - 500 };
-    const hostTarget = storedTarget({ clientId: 'agent', platform: 'mock', circuitState: 'open', consecutiveFailures: 3, trips: 1, circuitRetryAt: openUntil, lastFailureAt: clock.now() - 500, updatedAt: clock.now() - 500 });
+    const hostAccount: PersistedAccount = storedAccount({
+      platform: 'mock',
+      dispatches: [clock.now() - 1_000, clock.now() - 500],
+      lastDispatchAt: clock.now() - 500,
+      circuitState: 'open',
+      consecutiveFailures: 3,
+      trips: 1,
+      circuitRetryAt: openUntil,
+      clients: ['agent'],
+      updatedAt: clock.now() - 500,
+    });
+    const hostTarget = storedTarget({ clientId: 'agent', platform: 'mock', lastFailureAt: clock.now() - 500, updatedAt: clock.now() - 500 });
     let hostReachable = false;
     const hosts: FakeHost[] = [];
     browser.onConnectNative = (port) => {
       if (!hostReachable) queueMicrotask(() => port.remoteDisconnect('No such native application conductor_fx'));
-      else hosts.push(new FakeHost(port, { 'policy.load': () => ({ targets: [hostTarget], platforms: [hostWindow], system: null, nextCursor: null }) }));
+      else hosts.push(new FakeHost(port, { 'policy.load': () => ({ targets: [hostTarget], accounts: [hostAccount], system: null, nextCursor: null }) }));
     };
     const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, testOrigin: TEST_ORIGIN, log: () => undefined });
     await bg.engine;
@@ -209,14 +226,15 @@ describe('the background with the real policy engine', () => {
     await clock.advance(11_000);
     const status = await bg.status.current();
     expect(status.host.connected).toBe(true);
-    expect(target(status, 'agent')).toMatchObject({ circuitState: 'open', circuitRetryAt: openUntil, consecutiveFailures: 3 });
-    expect(status.platforms.find((p) => p.platform === 'mock')?.recentDispatchCount).toBe(2);
+    expect(target(status, 'agent')?.lastFailureAt).toBe(hostTarget.lastFailureAt);
+    expect(account(status)).toMatchObject({ circuitState: 'open', circuitRetryAt: openUntil, consecutiveFailures: 3 });
+    expect(account(status)?.recentDispatchCount).toBe(2);
     // The sync's full push: the first save after the host's state was loaded.
     const pushed = hosts[0]?.callsOf('policy.save')[0] as PolicyChanges;
-    expect(pushed.targets.find((t) => t.clientId === 'agent')).toMatchObject({ circuitState: 'open', circuitRetryAt: openUntil });
-    expect(pushed.platforms.find((p) => p.platform === 'mock')?.dispatches).toHaveLength(2);
+    expect(pushed.accounts.find((a) => a.platform === 'mock')).toMatchObject({ circuitState: 'open', circuitRetryAt: openUntil });
+    expect(pushed.accounts.find((a) => a.platform === 'mock')?.dispatches).toHaveLength(2);
     // The reconciled state is mirrored locally too.
-    expect(browser.storage.get('conductorFx.policy.target.mock/agent')).toMatchObject({ circuitState: 'open' });
+    expect(browser.storage.get('conductorFx.policy.account.mock/firefox-default')).toMatchObject({ circuitState: 'open' });
     bg.link.stop();
   });
 

@@ -2,15 +2,15 @@ import { describe, expect, it, vi } from 'vitest';
 import { ConductorError } from '../../../shared/errors.js';
 import type { JournalEntry } from '../../../shared/journal.js';
 import type { HostMethod, HostPayload } from '../../../shared/messages.js';
-import type { LoadedPolicyState, PersistedPlatform } from '../../../shared/policy-state.js';
+import type { LoadedPolicyState, PersistedAccount } from '../../../shared/policy-state.js';
 import { JournalWriter } from './journal-writer.js';
 import { PolicyMirror, type PolicyHost, type ReconcilingEngine } from './policy-persistence.js';
 import type { PersistedTarget } from '../../../shared/policy-state.js';
-import { storedTarget } from '../policy/test-persistence.js';
+import { storedAccount, storedTarget } from '../policy/test-persistence.js';
 import { FakeBrowser } from './test-fakes.js';
 
 const target = (clientId: string, over: Partial<PersistedTarget> = {}): PersistedTarget => storedTarget({ clientId, ...over });
-const platform = (dispatches: number[]): PersistedPlatform => ({ version: 1, platform: 'claude', dispatches, lastDispatchAt: dispatches.at(-1) ?? null, updatedAt: 1 });
+const account = (dispatches: number[]): PersistedAccount => storedAccount({ dispatches, lastDispatchAt: dispatches.at(-1) ?? null, updatedAt: 1 });
 /** The write-ahead journal row of an admitted request. */
 const journalRow = (): JournalEntry => ({
   requestId: 'r1',
@@ -27,8 +27,8 @@ const journalRow = (): JournalEntry => ({
   admission: null,
 });
 /** A granted lease as the engine hands it to admit(). */
-const admitted = { requestId: 'r1', target: { clientId: 'a', platform: 'claude' }, admittedAt: 1, probe: false };
-const system = { version: 1 as const, paused: true, pauseReason: 'lunch', pausedAt: 5, updatedAt: 5 };
+const admitted = { requestId: 'r1', target: { clientId: 'a', platform: 'claude' }, container: 'firefox-default', admittedAt: 1, probe: false };
+const system = { version: 2 as const, paused: true, pauseReason: 'lunch', pausedAt: 5, updatedAt: 5 };
 
 /** A host whose policy rows live in a map, paged like the real one. */
 class Host implements PolicyHost {
@@ -40,7 +40,7 @@ class Host implements PolicyHost {
   /** The type of every request, in the order it reached the (FIFO) port. */
   readonly frames: string[] = [];
   savedAt: number | null = null;
-  pages: LoadedPolicyState[] = [{ targets: [], platforms: [], system: null }];
+  pages: LoadedPolicyState[] = [{ targets: [], accounts: [], system: null }];
 
   async request<M extends HostMethod>(type: M, payload: HostPayload<M>): Promise<never> {
     if (!this.connected) throw new ConductorError('host_unavailable', 'gone');
@@ -77,74 +77,79 @@ describe('PolicyMirror', () => {
   it('mirrors every save to storage.local, one key per entry, and deletes removed targets', async () => {
     const browser = new FakeBrowser();
     const mirror = new PolicyMirror(browser, new Host());
-    await mirror.save({ targets: [target('a'), target('b')], deletedTargets: [], platforms: [platform([10, 20])], system });
-    await mirror.save({ targets: [], deletedTargets: [{ platform: 'claude', clientId: 'a' }], platforms: [], system: null });
-    expect([...browser.storage.keys()].sort()).toEqual(['conductorFx.policy.platform.claude', 'conductorFx.policy.system', 'conductorFx.policy.target.claude/b']);
+    await mirror.save({ targets: [target('a'), target('b')], deletedTargets: [], accounts: [account([10, 20])], system });
+    await mirror.save({ targets: [], deletedTargets: [{ platform: 'claude', clientId: 'a' }], accounts: [], system: null });
+    expect([...browser.storage.keys()].sort()).toEqual(['conductorFx.policy.account.claude/firefox-default', 'conductorFx.policy.system', 'conductorFx.policy.target.claude/b']);
   });
 
   it('restores from storage.local alone when there is no host (a browser restart without it)', async () => {
     const browser = new FakeBrowser();
-    const open = target('a', { circuitState: 'open', circuitRetryAt: 9_999 });
-    await new PolicyMirror(browser, new Host()).save({ targets: [open], deletedTargets: [], platforms: [platform([10])], system });
+    const open = { ...account([10]), circuitState: 'open' as const, circuitRetryAt: 9_999 };
+    await new PolicyMirror(browser, new Host()).save({ targets: [target('a')], deletedTargets: [], accounts: [open], system });
     browser.storage.set('conductorFx.testPolicyConfig', { unrelated: true });
+    // A version-1 window an older add-on left: loaded (the engine migrates it), removed once accounts are written.
+    const legacy = { version: 1, platform: 'gemini', dispatches: [3], lastDispatchAt: 3, updatedAt: 3 };
+    browser.storage.set('conductorFx.policy.platform.gemini', legacy);
 
-    const loaded = await new PolicyMirror(browser, new Host()).load();
-    expect(loaded).toEqual({ targets: [open], platforms: [platform([10])], system });
+    const mirror = new PolicyMirror(browser, new Host());
+    expect(await mirror.load()).toEqual({ targets: [target('a')], accounts: [open], platforms: [legacy], system });
+    await mirror.save({ targets: [], deletedTargets: [], accounts: [account([11])], system: null });
+    expect(browser.storage.has('conductorFx.policy.platform.gemini')).toBe(false);
   });
 
   it('on (re)connect loads every page of the host, reconciles it into the engine, then pushes the merged state', async () => {
     const browser = new FakeBrowser();
     const host = new Host();
     host.pages = [
-      { targets: [target('a')], platforms: [], system: null },
-      { targets: [target('b')], platforms: [platform([1])], system },
+      { targets: [target('a')], accounts: [], system: null },
+      { targets: [target('b')], accounts: [account([1])], system },
     ];
-    const engine = new Engine({ targets: [target('a'), target('b'), { junk: true }], platforms: [platform([1, 2])], system });
+    const engine = new Engine({ targets: [target('a'), target('b'), { junk: true }], accounts: [account([1, 2])], system });
     const mirror = new PolicyMirror(browser, host);
     mirror.attach(engine);
     host.connected = true;
     await mirror.syncWithHost();
 
     expect(host.loads).toEqual([{ cursor: null, limit: 200 }, { cursor: '1', limit: 200 }]);
-    expect(engine.reconciled).toEqual([{ targets: [target('a'), target('b')], platforms: [platform([1])], system }]);
+    expect(engine.reconciled).toEqual([{ targets: [target('a'), target('b')], accounts: [account([1])], system }]);
     // Invalid entries never reach the host.
-    expect(host.saves).toEqual([{ targets: [target('a'), target('b')], deletedTargets: [], platforms: [platform([1, 2])], system }]);
+    expect(host.saves).toEqual([{ targets: [target('a'), target('b')], deletedTargets: [], accounts: [account([1, 2])], system }]);
     expect(host.savedAt).toBe(1234);
     // storage.local gets the merged state too (the host may have held the stricter values).
     expect(browser.storage.get('conductorFx.policy.target.claude/b')).toEqual(target('b'));
-    expect(browser.storage.get('conductorFx.policy.platform.claude')).toEqual(platform([1, 2]));
+    expect(browser.storage.get('conductorFx.policy.account.claude/firefox-default')).toEqual(account([1, 2]));
   });
 
   it('sends deltas while the host keeps up, and a full sync after a save it missed', async () => {
     const browser = new FakeBrowser();
     const host = new Host();
-    const engine = new Engine({ targets: [target('a'), target('b')], platforms: [], system: null });
+    const engine = new Engine({ targets: [target('a'), target('b')], accounts: [], system: null });
     const mirror = new PolicyMirror(browser, host);
     mirror.attach(engine);
 
     // Disconnected: storage only.
-    await mirror.save({ targets: [target('a')], deletedTargets: [], platforms: [], system: null });
+    await mirror.save({ targets: [target('a')], deletedTargets: [], accounts: [], system: null });
     expect(host.saves).toEqual([]);
 
     host.connected = true;
     await mirror.syncWithHost();
-    await mirror.save({ targets: [target('b')], deletedTargets: [], platforms: [], system: null });
+    await mirror.save({ targets: [target('b')], deletedTargets: [], accounts: [], system: null });
     expect(host.saves).toHaveLength(2);
-    expect(host.saves[1]).toEqual({ targets: [target('b')], deletedTargets: [], platforms: [], system: null });
+    expect(host.saves[1]).toEqual({ targets: [target('b')], deletedTargets: [], accounts: [], system: null });
 
     host.failSaves = true;
-    await mirror.save({ targets: [target('b')], deletedTargets: [], platforms: [], system: null });
+    await mirror.save({ targets: [target('b')], deletedTargets: [], accounts: [], system: null });
     host.failSaves = false;
     await mirror.whenSynced();
     expect(engine.reconciled).toHaveLength(2);
-    expect(host.saves.at(-1)).toEqual({ targets: [target('a'), target('b')], deletedTargets: [], platforms: [], system: null });
+    expect(host.saves.at(-1)).toEqual({ targets: [target('a'), target('b')], deletedTargets: [], accounts: [], system: null });
   });
 
   it('posts policy.admit inside admit(), before any await: ahead of the journal row the relay writes next', async () => {
     const browser = new FakeBrowser();
     const host = new Host();
     const mirror = new PolicyMirror(browser, host);
-    mirror.attach(new Engine({ targets: [], platforms: [], system: null }));
+    mirror.attach(new Engine({ targets: [], accounts: [], system: null }));
     host.connected = true;
     await mirror.syncWithHost();
     host.frames.length = 0;
@@ -153,7 +158,7 @@ describe('PolicyMirror', () => {
     mirror.admit(admitted);
     await new JournalWriter(host).writeAhead(journalRow());
     expect(host.frames).toEqual(['policy.admit', 'journal.record']);
-    expect(host.admits).toEqual([{ clientId: 'a', platform: 'claude', requestId: 'r1', admittedAt: 1, probe: false }]);
+    expect(host.admits).toEqual([{ clientId: 'a', platform: 'claude', container: 'firefox-default', requestId: 'r1', admittedAt: 1, probe: false }]);
     // storage.local gets the dispatch with the engine's next (debounced) save of the rows, not from admit.
     expect(browser.storage.size).toBe(0);
   });
@@ -161,7 +166,7 @@ describe('PolicyMirror', () => {
   it('sends no admit while the host is behind, and answers a refused admit with a full sync', async () => {
     const browser = new FakeBrowser();
     const host = new Host();
-    const engine = new Engine({ targets: [target('a')], platforms: [], system: null });
+    const engine = new Engine({ targets: [target('a')], accounts: [], system: null });
     const mirror = new PolicyMirror(browser, host);
     mirror.attach(engine);
     host.connected = true;
@@ -185,7 +190,7 @@ describe('PolicyMirror', () => {
     const mirror = new PolicyMirror(browser, host);
     await mirror.syncWithHost();
     expect(host.loads).toEqual([]);
-    await mirror.save({ targets: [target('a')], deletedTargets: [], platforms: [], system: null });
+    await mirror.save({ targets: [target('a')], deletedTargets: [], accounts: [], system: null });
     expect(browser.storage.has('conductorFx.policy.target.claude/a')).toBe(true);
   });
 });

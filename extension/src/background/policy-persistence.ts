@@ -1,7 +1,7 @@
 import type { HostMethod, HostPayload, HostResult } from '../../../shared/messages.js';
 import {
   admissionOf,
-  PersistedPlatformSchema,
+  PersistedAccountSchema,
   PersistedSystemSchema,
   PersistedTargetSchema,
   type AdmittedLease,
@@ -9,13 +9,15 @@ import {
   type PolicyChanges,
   type PolicyPersistence,
 } from '../../../shared/policy-state.js';
-import { targetKey } from '../../../shared/platforms.js';
+import { accountKey, targetKey } from '../../../shared/platforms.js';
 import type { PolicyEngineApi } from '../policy/types.js';
 import type { BrowserApi } from './browser-api.js';
 
 /** Every storage.local key of the policy mirror starts with this; one key per entry keeps saves incremental. */
 export const POLICY_STORAGE_PREFIX = 'conductorFx.policy.';
 const TARGET = `${POLICY_STORAGE_PREFIX}target.`;
+const ACCOUNT = `${POLICY_STORAGE_PREFIX}account.`;
+/** Version-1 windows, one per platform: loaded (as the default container's account), removed by the next sync. */
 const PLATFORM = `${POLICY_STORAGE_PREFIX}platform.`;
 const SYSTEM = `${POLICY_STORAGE_PREFIX}system`;
 
@@ -45,6 +47,8 @@ export class PolicyMirror implements PolicyPersistence {
   private syncQueued = false;
   private engine: ReconcilingEngine | null = null;
   private currentSync: Promise<void> = Promise.resolve();
+  /** Version-1 keys found by load(): removed once their accounts have been written. */
+  private legacyKeys: string[] = [];
 
   constructor(
     private readonly storage: PolicyStorage,
@@ -55,10 +59,14 @@ export class PolicyMirror implements PolicyPersistence {
   /** What storage.local holds: the engine validates and clamps every entry. */
   async load(): Promise<LoadedPolicyState> {
     const all = await this.storage.storageGet(null);
-    const state: LoadedPolicyState = { targets: [], platforms: [], system: null };
+    const state = { targets: [] as unknown[], accounts: [] as unknown[], platforms: [] as unknown[], system: null as unknown };
     for (const [key, value] of Object.entries(all)) {
       if (key.startsWith(TARGET)) state.targets.push(value);
-      else if (key.startsWith(PLATFORM)) state.platforms.push(value);
+      else if (key.startsWith(ACCOUNT)) state.accounts.push(value);
+      else if (key.startsWith(PLATFORM)) {
+        state.platforms.push(value);
+        this.legacyKeys.push(key);
+      }
       else if (key === SYSTEM) state.system = value;
     }
     return state;
@@ -155,12 +163,12 @@ export class PolicyMirror implements PolicyPersistence {
   }
 
   private async loadFromHost(): Promise<LoadedPolicyState> {
-    const state: LoadedPolicyState = { targets: [], platforms: [], system: null };
+    const state = { targets: [] as unknown[], accounts: [] as unknown[], system: null as unknown };
     let cursor: string | null = null;
     do {
       const page: HostResult<'policy.load'> = await this.host.request('policy.load', { cursor, limit: LOAD_PAGE });
       state.targets.push(...page.targets);
-      state.platforms.push(...page.platforms);
+      state.accounts.push(...page.accounts);
       if (page.system !== null && page.system !== undefined) state.system = page.system;
       cursor = page.nextCursor;
     } while (cursor !== null);
@@ -170,10 +178,15 @@ export class PolicyMirror implements PolicyPersistence {
   private async writeStorage(changes: PolicyChanges): Promise<void> {
     const items: Record<string, unknown> = {};
     for (const t of changes.targets) items[TARGET + targetKey(t)] = t;
-    for (const p of changes.platforms) items[PLATFORM + p.platform] = p;
+    for (const a of changes.accounts) items[ACCOUNT + accountKey(a)] = a;
     if (changes.system !== null) items[SYSTEM] = changes.system;
     if (Object.keys(items).length > 0) await this.storage.storageSet(items);
     if (changes.deletedTargets.length > 0) await this.storage.storageRemove(changes.deletedTargets.map((t) => TARGET + targetKey(t)));
+    if (changes.accounts.length > 0 && this.legacyKeys.length > 0) {
+      const legacy = this.legacyKeys;
+      this.legacyKeys = [];
+      await this.storage.storageRemove(legacy);
+    }
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {
@@ -194,7 +207,7 @@ function toChanges(state: LoadedPolicyState): PolicyChanges {
   return {
     targets: valid(PersistedTargetSchema, state.targets),
     deletedTargets: [],
-    platforms: valid(PersistedPlatformSchema, state.platforms),
+    accounts: valid(PersistedAccountSchema, state.accounts ?? []),
     system: system.success ? system.data : null,
   };
 }

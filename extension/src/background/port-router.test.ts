@@ -36,7 +36,7 @@ describe('routeConnection', () => {
     const s = setup();
     const port = new FakePort('conductor-fx/page-proxy', tabSender(4, 'https://chatgpt.com/c/1', { lastAccessed: 77 }));
     routeConnection(port, s.deps);
-    expect(s.tabs.choose('chatgpt', 'default')).toMatchObject({ tabId: 4, focusedAt: 77 });
+    expect(s.tabs.choose('chatgpt', 'firefox-default')).toMatchObject({ tabId: 4, focusedAt: 77 });
 
     port.deliver({ type: 'proxy.chunk', requestId: 'known', seq: 0, data: 'a' });
     port.deliver({ type: 'proxy.chunk', requestId: 'stranger', seq: 0, data: 'a' });
@@ -45,7 +45,7 @@ describe('routeConnection', () => {
     expect(s.dropped.count).toBe(2);
 
     port.remoteDisconnect();
-    expect(s.tabs.choose('chatgpt', 'default')).toBeUndefined();
+    expect(s.tabs.choose('chatgpt', 'firefox-default')).toBeUndefined();
     expect(s.gone).toEqual([port]);
   });
 

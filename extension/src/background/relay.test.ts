@@ -103,6 +103,16 @@ describe('Relay', () => {
     expect(s.rows).toMatchObject([{ requestId: 'r1', outcome: 'rejected', errorCode: 'no_tab', path: '/api/chat' }]);
   });
 
+  it('never falls back to another container: a request naming one with no tab is no_tab, naming it', async () => {
+    const s = setup();
+    s.addTab();
+    const result = await outcomeOf(s.relay.request(req({ container: 'firefox-container-2' })));
+    expect(result).toMatchObject({ code: 'no_tab', details: { platform: 'claude', container: 'firefox-container-2', client_id: 'agent' } });
+    expect((result as ConductorError).message).toContain('firefox-container-2');
+    expect(s.engine.leases).toEqual([]);
+    expect(s.port.posted).toEqual([]);
+  });
+
   it('refuses an unknown platform', async () => {
     const s = setup();
     s.addTab();

@@ -3,7 +3,7 @@ import { ConductorError, type ErrorCode } from '../../../shared/errors.js';
 import type { ToPageProxy } from '../../../shared/extension-messages.js';
 import type { FromPageProxy } from '../../../shared/extension-messages.js';
 import { journalPath, type JournalEntry, type JournalOutcome } from '../../../shared/journal.js';
-import type { PlatformId } from '../../../shared/platforms.js';
+import type { ContainerId, PlatformId } from '../../../shared/platforms.js';
 import { emptyPartial, type PartialStream, type RelayChunk, type RelayRequest, type RelayResponse } from '../../../shared/relay.js';
 import { classifyProxyError, classifyResponse } from '../policy/classify.js';
 import type { Lease, LeaseOutcome, PolicyEngineApi } from '../policy/types.js';
@@ -21,7 +21,7 @@ export interface RelayDeps {
   engine(): Promise<Pick<PolicyEngineApi, 'beginRequest'>>;
   /** Resolves when the policy state is in step with the host (after a reconnect sync). */
   ready(): Promise<void>;
-  tabs: { choose(platform: PlatformId, clientId: string): PageProxyTab | undefined };
+  tabs: { choose(platform: PlatformId, container: ContainerId): PageProxyTab | undefined };
   journal: Pick<JournalWriter, 'writeAhead' | 'record'>;
   /** Sends a relay.chunk event to the host. */
   emitChunk(chunk: RelayChunk): void;
@@ -81,11 +81,11 @@ export class Relay {
       // A request may wait here for the engine to load or the host sync; relay.cancel must still end it.
       await untilAborted(this.deps.ready(), controller.signal, req);
       if (!this.deps.platforms.has(req.platform)) throw new ConductorError('unknown_platform', `platform "${req.platform}" is not configured`, { platform: req.platform });
-      if (this.deps.tabs.choose(req.platform, req.clientId) === undefined) throw noTab(req);
+      if (this.deps.tabs.choose(req.platform, req.container) === undefined) throw noTab(req);
       const engine = await this.deps.engine();
-      lease = await engine.beginRequest({ platform: req.platform, clientId: req.clientId }, req.requestId, { maxWaitMs: req.maxWaitMs, signal: controller.signal });
+      lease = await engine.beginRequest({ platform: req.platform, clientId: req.clientId }, req.requestId, { container: req.container, maxWaitMs: req.maxWaitMs, signal: controller.signal });
       // The tab may have closed while the request waited for its slot.
-      tab = this.deps.tabs.choose(req.platform, req.clientId);
+      tab = this.deps.tabs.choose(req.platform, req.container);
       if (tab === undefined) {
         lease.complete({ status: 'cancelled', code: 'no_tab', message: 'the tab closed while the request waited' });
         throw noTab(req);
@@ -224,7 +224,7 @@ export class Relay {
   }
 
   private onEnd(flight: InFlight, msg: Extract<FromPageProxy, { type: 'proxy.end' }>): void {
-    const outcome = classifyResponse(msg.status, msg.headers, this.deps.now());
+    const outcome = classifyResponse(msg.status, msg.headers, this.deps.now(), msg.body, flight.req.platform);
     flight.partial = { ...flight.partial, status: msg.status };
     if (outcome.status !== 'success') {
       const code = (outcome.code ?? 'network_error') as ErrorCode;
@@ -313,7 +313,11 @@ function row(req: RelayRequest, createdAt: number, outcome: JournalOutcome, fini
 }
 
 function noTab(req: RelayRequest): ConductorError {
-  return new ConductorError('no_tab', `no open ${req.platform} tab to relay through: open the platform in Firefox and log in`, { platform: req.platform, client_id: req.clientId });
+  return new ConductorError('no_tab', `no open ${req.platform} tab in container ${req.container} to relay through: open the platform in that container and log in`, {
+    platform: req.platform,
+    container: req.container,
+    client_id: req.clientId,
+  });
 }
 
 function cancelledError(req: RelayRequest, partial: PartialStream): ConductorError {

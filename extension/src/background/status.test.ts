@@ -12,7 +12,7 @@ class Engine implements StatusEngine {
   resets: string[] = [];
   private listeners: (() => void)[] = [];
   getSnapshot(): PolicySnapshot {
-    return { generatedAt: 1, paused: { paused: this.paused !== null, reason: this.paused, since: null }, defaults: DEFAULT_POLICY_CONFIG, platforms: [], targets: [] };
+    return { generatedAt: 1, paused: { paused: this.paused !== null, reason: this.paused, since: null }, defaults: DEFAULT_POLICY_CONFIG, accounts: [], targets: [] };
   }
   onChange(listener: () => void): () => void {
     this.listeners.push(listener);
@@ -43,7 +43,7 @@ function setup() {
   const status = new StatusService({
     engine: Promise.resolve(engine),
     link: { state: link, onStateChange: () => () => undefined },
-    tabs: { summary: () => [{ platform: 'claude', tabs: 2, clients: [] }], onChange: () => () => undefined },
+    tabs: { summary: () => [{ platform: 'claude', tabs: 2, containers: [] }], onChange: () => () => undefined },
     dropped,
     policyConfig: { state: { source: '/data/policy.json', error: 'rateLimit.windowMs: Too small', appliedAt: 5 }, onChange: () => () => undefined },
     extensionVersion: '0.1.0',

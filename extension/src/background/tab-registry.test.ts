@@ -13,18 +13,23 @@ describe('TabRegistry', () => {
     reg.add(tab(1, 'claude', 100));
     reg.add(tab(2, 'claude', 300));
     reg.add(tab(3, 'chatgpt', 900));
-    expect(reg.choose('claude', 'default')?.tabId).toBe(2);
+    expect(reg.choose('claude', 'firefox-default')?.tabId).toBe(2);
     reg.focus(1);
-    expect(reg.choose('claude', 'default')?.tabId).toBe(1);
-    expect(reg.choose('gemini', 'default')).toBeUndefined();
+    expect(reg.choose('claude', 'firefox-default')?.tabId).toBe(1);
+    expect(reg.choose('gemini', 'firefox-default')).toBeUndefined();
   });
 
-  it('routes a client id that names a container to that container', () => {
+  it('uses only tabs of the named container, never another account’s (no fallback)', () => {
     const reg = new TabRegistry(() => 0);
     reg.add(tab(1, 'claude', 500));
     reg.add(tab(2, 'claude', 100, 'firefox-container-3'));
+    reg.add(tab(3, 'claude', 900, null));
     expect(reg.choose('claude', 'firefox-container-3')?.tabId).toBe(2);
-    expect(reg.choose('claude', 'agent-a')?.tabId).toBe(1);
+    // A tab Firefox named no container for is in the default one; the most recently focused wins.
+    expect(reg.choose('claude', 'firefox-default')?.tabId).toBe(3);
+    expect(reg.choose('claude', 'firefox-container-9')).toBeUndefined();
+    reg.removeTab(2);
+    expect(reg.choose('claude', 'firefox-container-3')).toBeUndefined();
   });
 
   it('keeps a re-registered tab when the old port of the same tab disconnects late', () => {
@@ -34,9 +39,9 @@ describe('TabRegistry', () => {
     reg.add(first);
     reg.add(second);
     expect(reg.removePort(1, first.port)).toBe(false);
-    expect(reg.choose('claude', 'default')?.port).toBe(second.port);
+    expect(reg.choose('claude', 'firefox-default')?.port).toBe(second.port);
     expect(reg.removePort(1, second.port)).toBe(true);
-    expect(reg.choose('claude', 'default')).toBeUndefined();
+    expect(reg.choose('claude', 'firefox-default')).toBeUndefined();
   });
 
   it('summarises tabs and containers per platform and tells listeners of changes', () => {
@@ -48,7 +53,7 @@ describe('TabRegistry', () => {
     reg.add(tab(3, 'chatgpt', 0, null));
     reg.removeTab(3);
     reg.removeTab(99);
-    expect(reg.summary()).toEqual([{ platform: 'claude', tabs: 2, clients: ['firefox-container-1'] }]);
+    expect(reg.summary()).toEqual([{ platform: 'claude', tabs: 2, containers: ['firefox-container-1', 'firefox-default'] }]);
     expect(changes).toBe(4);
   });
 });

@@ -1,17 +1,13 @@
-import type { ClientId, PlatformId } from '../../../shared/platforms.js';
-import { ClientIdSchema } from '../../../shared/platforms.js';
+import { ContainerIdSchema, DEFAULT_CONTAINER, type ContainerId, type PlatformId } from '../../../shared/platforms.js';
 import type { PlatformTabsSchema } from '../../../shared/status.js';
 import type { z } from 'zod';
 import type { PortLike } from './browser-api.js';
-
-/** Firefox's cookie store of tabs outside any container. */
-const DEFAULT_COOKIE_STORE = 'firefox-default';
 
 /** One live page proxy: a platform tab whose content script holds a port to the background. */
 export interface PageProxyTab {
   tabId: number;
   platform: PlatformId;
-  /** The tab's container (cookie store); null when Firefox did not say. */
+  /** The tab's container (cookie store); null when Firefox did not say (taken as the default container). */
   cookieStoreId: string | null;
   port: PortLike;
   /** When the user last focused the tab (epoch ms). */
@@ -19,9 +15,9 @@ export interface PageProxyTab {
 }
 
 /**
- * The live page proxies per tab. Chooses the tab a request goes through: the tab in the
- * container the client id names, if there is one; else the most recently focused tab of the
- * platform.
+ * The live page proxies per tab. Chooses the tab a request goes through: the most recently
+ * focused tab of the platform in the container the request names, and never one of another
+ * container: that would send the prompt with another account's session.
  */
 export class TabRegistry {
   private readonly tabs = new Map<number, PageProxyTab>();
@@ -54,26 +50,29 @@ export class TabRegistry {
     if (tab !== undefined) tab.focusedAt = this.now();
   }
 
-  /** The tab a request of `clientId` on `platform` goes through, or undefined when there is none. */
-  choose(platform: PlatformId, clientId: ClientId): PageProxyTab | undefined {
-    const candidates = [...this.tabs.values()].filter((t) => t.platform === platform);
-    const inContainer = candidates.filter((t) => t.cookieStoreId === clientId);
-    const pool = inContainer.length > 0 ? inContainer : candidates;
-    return pool.sort((a, b) => b.focusedAt - a.focusedAt)[0];
+  /** The tab a request on `platform` through `container` goes through, or undefined when that container has none. */
+  choose(platform: PlatformId, container: ContainerId): PageProxyTab | undefined {
+    let best: PageProxyTab | undefined;
+    for (const t of this.tabs.values()) {
+      if (t.platform !== platform || containerOf(t) !== container) continue;
+      if (best === undefined || t.focusedAt > best.focusedAt) best = t;
+    }
+    return best;
   }
 
-  /** Tabs per platform, and the containers (usable as client ids) they are in. */
+  /** Tabs per platform, and the containers (accounts) they are in. */
   summary(): z.infer<typeof PlatformTabsSchema>[] {
-    const byPlatform = new Map<PlatformId, { tabs: number; clients: Set<ClientId> }>();
+    const byPlatform = new Map<PlatformId, { tabs: number; containers: Set<ContainerId> }>();
     for (const t of this.tabs.values()) {
-      const entry = byPlatform.get(t.platform) ?? { tabs: 0, clients: new Set<ClientId>() };
+      const entry = byPlatform.get(t.platform) ?? { tabs: 0, containers: new Set<ContainerId>() };
       entry.tabs += 1;
-      if (t.cookieStoreId !== null && t.cookieStoreId !== DEFAULT_COOKIE_STORE && ClientIdSchema.safeParse(t.cookieStoreId).success) entry.clients.add(t.cookieStoreId);
+      const container = containerOf(t);
+      if (ContainerIdSchema.safeParse(container).success) entry.containers.add(container);
       byPlatform.set(t.platform, entry);
     }
     return [...byPlatform.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([platform, e]) => ({ platform, tabs: e.tabs, clients: [...e.clients].sort() }));
+      .map(([platform, e]) => ({ platform, tabs: e.tabs, containers: [...e.containers].sort() }));
   }
 
   onChange(listener: () => void): () => void {
@@ -84,4 +83,9 @@ export class TabRegistry {
   private changed(): void {
     for (const l of this.listeners) l();
   }
+}
+
+/** A tab's container; a tab Firefox gave none is in the default one. */
+function containerOf(tab: PageProxyTab): string {
+  return tab.cookieStoreId ?? DEFAULT_CONTAINER;
 }

@@ -1,10 +1,10 @@
 import type { PolicyConfig } from '../../../shared/policy-config.js';
-import type { PersistedTarget } from '../../../shared/policy-state.js';
+import type { PersistedAccount } from '../../../shared/policy-state.js';
 
 export type CircuitConfig = PolicyConfig['circuitBreaker'];
 
-/** The circuit-breaker part of a target's state. */
-export type CircuitFields = Pick<PersistedTarget, 'circuitState' | 'consecutiveFailures' | 'trips' | 'circuitRetryAt'>;
+/** The circuit-breaker part of an account's state. */
+export type CircuitFields = Pick<PersistedAccount, 'circuitState' | 'consecutiveFailures' | 'trips' | 'circuitRetryAt'>;
 
 /**
  * What the circuit says to one caller:

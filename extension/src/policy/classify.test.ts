@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../../shared/errors.js';
-import { CLASSIFICATION_TABLE, classifyProxyError, classifyResponse, parseRetryAfterMs } from './classify.js';
+import { CLASSIFICATION_TABLE, classifyProxyError, classifyResponse, isThrottle, parseRetryAfterMs } from './classify.js';
 
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
 
@@ -58,8 +58,28 @@ describe('CLASSIFICATION_TABLE', () => {
   it('uses only codes from the closed error table, and every row is reachable', () => {
     for (const row of CLASSIFICATION_TABLE) {
       if (row.code !== null) expect(ERROR_CODES).toContain(row.code);
-      const got = row.proxyError !== null ? classifyProxyError(row.proxyError) : classifyResponse((row.statuses[0] as [number, number])[0], {}, NOW);
+      const status = row.statuses[0]?.[0] ?? 0;
+      const cap = row.usageCap;
+      const body = cap === undefined ? null : JSON.stringify({ error: { message: `${cap.body.source.split('|')[0]?.replace(/\[ _\]/g, ' ')}` } });
+      const got = row.proxyError !== null ? classifyProxyError(row.proxyError) : classifyResponse(status, {}, NOW, body, cap?.platforms?.[0] ?? 'mock');
       expect({ when: row.when, status: got.status, code: got.code ?? null }).toEqual({ when: row.when, status: row.outcome, code: row.code });
     }
+  });
+
+  it('counts a usage-cap body as a throttle at account scope, with the reset time it names as the hint', () => {
+    const resetsAt = new Date(NOW + 90_000).toISOString();
+    const body = JSON.stringify({ error: { type: 'usage_limit_reached', message: 'You have reached your usage limit.', resets_at: resetsAt } });
+    expect(classifyResponse(429, {}, NOW, body, 'mock')).toEqual({ status: 'failure', httpStatus: 429, code: 'usage_cap', message: 'HTTP 429: usage cap reached', retryAfterMs: 90_000 });
+    // Claude's own words, with an epoch in seconds; a later Retry-After wins over the body.
+    const claude = JSON.stringify({ type: 'error', error: { type: 'exceeded_limit', message: JSON.stringify({ type: 'exceeded_limit' }), resetsAt: Math.round((NOW + 60_000) / 1000) } });
+    expect(classifyResponse(429, { 'Retry-After': '120' }, NOW, claude, 'claude')).toMatchObject({ code: 'usage_cap', retryAfterMs: 120_000 });
+    expect(classifyResponse(429, {}, NOW, claude, 'claude')).toMatchObject({ code: 'usage_cap', retryAfterMs: 60_000 });
+    // ChatGPT names seconds from now.
+    expect(classifyResponse(429, {}, NOW, JSON.stringify({ detail: { code: 'model_cap_exceeded', clears_in: 30 } }), 'chatgpt')).toMatchObject({ code: 'usage_cap', retryAfterMs: 30_000 });
+    // A plain 429, a cap body without a reset, and a 200 whose answer merely talks about limits.
+    expect(classifyResponse(429, {}, NOW, '{"error":{"type":"rate_limited"}}', 'mock').code).toBe('upstream_429');
+    expect(classifyResponse(403, {}, NOW, '{"error":"usage limit reached"}', 'mock')).toEqual({ status: 'failure', httpStatus: 403, code: 'usage_cap', message: 'HTTP 403: usage cap reached' });
+    expect(classifyResponse(200, {}, NOW, '{"text":"usage limit reached, resets at noon"}', 'mock').status).toBe('success');
+    expect(isThrottle('usage_cap') && isThrottle('upstream_429') && !isThrottle('upstream_5xx')).toBe(true);
   });
 });

@@ -1,17 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { ConductorError } from '../../../shared/errors.js';
-import type { Target } from '../../../shared/platforms.js';
+import { DEFAULT_CONTAINER, type Target } from '../../../shared/platforms.js';
 import { PolicyConfigSchema, type PolicyConfigInput } from '../../../shared/policy-config.js';
-import type { PolicyChanges, PolicyPersistence } from '../../../shared/policy-state.js';
-import { PolicySnapshotSchema, type TargetSnapshot } from '../../../shared/status.js';
+import type { PersistedAccount, PolicyChanges, PolicyPersistence } from '../../../shared/policy-state.js';
+import { PolicySnapshotSchema, type AccountSnapshot, type TargetSnapshot } from '../../../shared/status.js';
 import { PolicyEngine } from './engine.js';
-import { FakeClock } from './test-clock.js';
+import { FakeClock, track } from './test-clock.js';
 import { MemoryPersistence, storedTarget } from './test-persistence.js';
 import type { Lease, LeaseOutcome } from './types.js';
 
 const T: Target = { clientId: 'agent', platform: 'claude' };
 const T2: Target = { clientId: 'other', platform: 'claude' };
 const FAIL: LeaseOutcome = { status: 'failure', code: 'upstream_5xx', httpStatus: 502 };
+/** A caller that will not wait: an open circuit or busy probe is refused to it at once, with the hint. */
+const NOW_OR_NEVER = { maxWaitMs: 0 };
 
 /** No jitter or spacing, a roomy window and short backoff: each test turns on what it proves. */
 const BASE = {
@@ -39,16 +41,6 @@ async function setup(over: Sections = {}, opts: { persistence?: MemoryPersistenc
   return { engine, clock, persistence, warnings, interrupted };
 }
 
-/** Follows a promise without awaiting it (and without leaving a rejection unhandled). */
-function track<T>(p: Promise<T>) {
-  const r: { done: boolean; value?: T; error?: ConductorError } = { done: false };
-  p.then(
-    (value) => Object.assign(r, { done: true, value }),
-    (error: ConductorError) => Object.assign(r, { done: true, error }),
-  );
-  return r;
-}
-
 /** Begins a request and lets the clock run (in 100 ms steps) until it is admitted. */
 async function admit(engine: PolicyEngine, clock: FakeClock, requestId: string, target: Target = T): Promise<Lease> {
   const r = track(engine.beginRequest(target, requestId));
@@ -67,11 +59,17 @@ async function rejection(p: Promise<unknown>): Promise<ConductorError> {
   throw new Error('expected a rejection');
 }
 
-function targetOf(engine: PolicyEngine, target: Target = T): TargetSnapshot {
-  const t = engine.getSnapshot().targets.find((x) => x.clientId === target.clientId && x.platform === target.platform);
-  if (t === undefined) throw new Error('target not in snapshot');
-  return t;
+/** A target's snapshot with its (default-container) account's circuit and hold: what holds the target. */
+function targetOf(engine: PolicyEngine, target: Target = T): TargetSnapshot & AccountSnapshot {
+  const snap = engine.getSnapshot();
+  const t = snap.targets.find((x) => x.clientId === target.clientId && x.platform === target.platform);
+  const a = snap.accounts.find((x) => x.platform === target.platform && x.container === DEFAULT_CONTAINER);
+  if (t === undefined || a === undefined) throw new Error('target or account not in snapshot');
+  return { ...a, ...t };
 }
+
+/** The retry hint the engine hands out for an honest wait of `ms`, spread (de-synchronised) with the fake clock's random 0.5. */
+const spread = (ms: number): number => ms + Math.floor(0.5 * Math.min(60_000, Math.max(1_000, ms * 0.1)));
 
 /** Trips the circuit of T with `threshold` failures; returns the trip time. */
 async function trip(engine: PolicyEngine, clock: FakeClock, threshold = 3): Promise<number> {
@@ -96,16 +94,16 @@ describe('PolicyEngine: admission', () => {
     expect((await rejection(engine.beginRequest({ clientId: 'a', platform: '' }, 'r'))).code).toBe('invalid_target');
     expect((await rejection(engine.beginRequest({ clientId: 'a', platform: 'Claude!' }, 'r'))).details).toEqual({ field: 'platform' });
     expect((await rejection(engine.beginRequest(null as unknown as Target, 'r'))).code).toBe('invalid_target');
-    expect((await rejection(engine.beginRequest(T, ''))).code).toBe('bad_payload');
+    expect((await rejection(engine.beginRequest(T, '', NOW_OR_NEVER))).code).toBe('bad_payload');
     expect(engine.getSnapshot().targets.map((t) => t.clientId)).toEqual(['agent']);
   });
 
   it('rejects a request id already admitted or waiting on the target', async () => {
     const { engine } = await setup();
     await engine.beginRequest(T, 'r1');
-    expect((await rejection(engine.beginRequest(T, 'r1'))).code).toBe('duplicate_request');
+    expect((await rejection(engine.beginRequest(T, 'r1', NOW_OR_NEVER))).code).toBe('duplicate_request');
     track(engine.beginRequest(T, 'r2'));
-    expect((await rejection(engine.beginRequest(T, 'r2'))).code).toBe('duplicate_request');
+    expect((await rejection(engine.beginRequest(T, 'r2', NOW_OR_NEVER))).code).toBe('duplicate_request');
   });
 
   it('rejects a config out of range with bad_payload naming the field', () => {
@@ -117,7 +115,7 @@ describe('PolicyEngine: admission', () => {
   it('waits for initialize() when it is under way, and refuses to run without it', async () => {
     const clock = new FakeClock();
     const engine = new PolicyEngine({ config: config(), persistence: new MemoryPersistence(), clock });
-    expect((await rejection(engine.beginRequest(T, 'r0'))).code).toBe('internal_error');
+    expect((await rejection(engine.beginRequest(T, 'r0', NOW_OR_NEVER))).code).toBe('internal_error');
     const init = engine.initialize();
     const lease = track(engine.beginRequest(T, 'r1'));
     await init;
@@ -193,13 +191,14 @@ describe('PolicyEngine: circuit breaker', () => {
     const { engine, clock } = await setup();
     const trippedAt = await trip(engine, clock);
     expect(targetOf(engine)).toMatchObject({ circuitState: 'open', consecutiveFailures: 3, trips: 1, circuitRetryAt: trippedAt + 60_000 });
-    const err = await rejection(engine.beginRequest(T, 'r'));
+    const err = await rejection(engine.beginRequest(T, 'r', NOW_OR_NEVER));
     expect(err.code).toBe('circuit_open');
-    expect(err.details).toEqual({ retry_after_ms: 60_000 });
+    expect(err.details).toEqual({ retry_after_ms: spread(60_000) });
     await clock.advance(15_000);
-    expect((await rejection(engine.beginRequest(T, 'r'))).details).toEqual({ retry_after_ms: 45_000 });
-    // Another target on the same platform is not affected.
-    expect((await engine.beginRequest(T2, 'x')).requestId).toBe('x');
+    expect((await rejection(engine.beginRequest(T, 'r', NOW_OR_NEVER))).details).toEqual({ retry_after_ms: spread(45_000) });
+    // The circuit is the account's: another client id of it is refused too; another container's account is not affected.
+    expect((await rejection(engine.beginRequest(T2, 'x', NOW_OR_NEVER))).code).toBe('circuit_open');
+    expect((await engine.beginRequest(T2, 'y', { container: 'firefox-container-2' })).requestId).toBe('y');
   });
 
   it('half-open admits exactly one probe; the others are rejected busy until it ends', async () => {
@@ -210,14 +209,16 @@ describe('PolicyEngine: circuit breaker', () => {
     expect(probe.admission.probe).toBe(true);
     expect(targetOf(engine).circuitState).toBe('half_open');
     for (const id of ['b1', 'b2']) {
-      const err = await rejection(engine.beginRequest(T, id));
+      const err = await rejection(engine.beginRequest(T2, id, NOW_OR_NEVER));
       expect(err.code).toBe('circuit_half_open_busy');
-      // the latest the probe's fate is known: idle allowance + one sweep interval
-      expect(err.details).toEqual({ retry_after_ms: 70_000 });
+      // the probe's expected duration: the leases so far ended at once, so the least hint (a second)
+      expect(err.details).toEqual({ retry_after_ms: spread(1_000) });
     }
     expect(targetOf(engine).inFlight).toBe(1);
     probe.complete({ status: 'success' });
-    expect(targetOf(engine)).toMatchObject({ circuitState: 'closed', consecutiveFailures: 0, trips: 0, backoffUntil: null, circuitRetryAt: null });
+    // The success closes the circuit; the old hold stays recorded (long past) rather than erased.
+    expect(targetOf(engine)).toMatchObject({ circuitState: 'closed', consecutiveFailures: 0, trips: 0, circuitRetryAt: null });
+    expect(targetOf(engine).backoffUntil ?? 0).toBeLessThanOrEqual(clock.now());
     expect((await engine.beginRequest(T, 'after')).admission.probe).toBe(false);
   });
 
@@ -226,7 +227,7 @@ describe('PolicyEngine: circuit breaker', () => {
     await trip(engine, clock);
     await clock.advance(60_000);
     (await engine.beginRequest(T, 'probe1')).complete(FAIL);
-    expect((await rejection(engine.beginRequest(T, 'r'))).details).toEqual({ retry_after_ms: 120_000 });
+    expect((await rejection(engine.beginRequest(T, 'r', NOW_OR_NEVER))).details).toEqual({ retry_after_ms: spread(120_000) });
     expect(targetOf(engine).trips).toBe(2);
   });
 
@@ -243,7 +244,7 @@ describe('PolicyEngine: circuit breaker', () => {
     const { engine, clock } = await setup();
     for (let i = 0; i < 2; i++) (await admit(engine, clock, `f${i}`)).complete(FAIL);
     (await admit(engine, clock, 'f3')).complete({ status: 'failure', code: 'upstream_429', retryAfterMs: 600_000 });
-    expect((await rejection(engine.beginRequest(T, 'r'))).details).toEqual({ retry_after_ms: 600_000 });
+    expect((await rejection(engine.beginRequest(T, 'r', NOW_OR_NEVER))).details).toEqual({ retry_after_ms: spread(600_000) });
   });
 
   it('resetTarget closes the circuit and clears backoff', async () => {
@@ -292,7 +293,7 @@ describe('PolicyEngine: backoff', () => {
   it('keeps a longer backoff over a shorter Retry-After', async () => {
     const { engine, clock } = await setup({ backoff: { baseMs: 20_000, maxMs: 60_000 } });
     clock.queueRandom(0.9);
-    (await engine.beginRequest(T, 'r1')).complete({ status: 'failure', code: 'upstream_429', retryAfterMs: 5_000 });
+    (await engine.beginRequest(T, 'r1')).complete({ status: 'failure', code: 'upstream_5xx', retryAfterMs: 5_000 });
     expect(targetOf(engine).backoffUntil).toBe(clock.now() + 18_000);
   });
 
@@ -311,7 +312,7 @@ describe('PolicyEngine: backoff', () => {
     (await engine.beginRequest(T, 'r1')).complete({ status: 'failure', code: 'upstream_429', retryAfterMs: 30_000 });
     const err = await rejection(engine.beginRequest(T, 'r2', { maxWaitMs: 1_000 }));
     expect(err.code).toBe('backoff_active');
-    expect(err.details).toEqual({ retry_after_ms: 30_000 });
+    expect(err.details).toEqual({ retry_after_ms: spread(30_000) });
     const patient = track(engine.beginRequest(T, 'r3', { maxWaitMs: 40_000 }));
     await clock.advance(30_000);
     expect(patient.value?.admission.backoffDelayMs).toBe(30_000);
@@ -338,7 +339,7 @@ describe('PolicyEngine: platform rate limit and jitter', () => {
     await engine.beginRequest(T, 'a');
     const err = await rejection(engine.beginRequest(T2, 'b', { maxWaitMs: 0 }));
     expect(err.code).toBe('rate_limited');
-    expect(err.details).toEqual({ retry_after_ms: 60_000 });
+    expect(err.details).toEqual({ retry_after_ms: spread(60_000) });
   });
 
   it('applies a per-platform override', async () => {
@@ -357,16 +358,18 @@ describe('PolicyEngine: platform rate limit and jitter', () => {
     expect(next.value?.admission.rateLimitDelayMs).toBe(2_000);
   });
 
-  it('sleeps a jitter before dispatch, holding the slot so nobody else takes it meanwhile', async () => {
+  it('sleeps a jitter before dispatch; the account line keeps the slot its own, so nobody else takes it meanwhile', async () => {
     const { engine, clock } = await setup({ rateLimit: { requestsPerMinutePerPlatform: 1 }, jitter: { muMs: 1_000, sigmaMs: 0, minMs: 0, maxMs: 5_000 } });
     const first = track(engine.beginRequest(T, 'a'));
     await clock.advance(0);
     expect(first.done).toBe(false);
-    expect(engine.getSnapshot().platforms[0]?.recentDispatchCount).toBe(1);
-    expect((await rejection(engine.beginRequest(T2, 'b', { maxWaitMs: 0 }))).code).toBe('rate_limited');
+    const second = track(engine.beginRequest(T2, 'b', { maxWaitMs: 0 }));
+    await clock.advance(0);
+    expect(engine.getSnapshot().accounts[0]).toMatchObject({ recentDispatchCount: 0, waiting: 2 });
     await clock.advance(1_000);
     expect(first.value?.admission).toMatchObject({ jitterDelayMs: 1_000, queueDelayMs: 0, admittedAt: clock.now() });
-    expect(engine.getSnapshot().platforms[0]?.recentDispatchCount).toBe(1);
+    expect(second.error?.code).toBe('rate_limited');
+    expect(engine.getSnapshot().accounts[0]?.recentDispatchCount).toBe(1);
   });
 });
 
@@ -382,13 +385,14 @@ describe('PolicyEngine: leases', () => {
   });
 
   it('counts a cancelled lease neither way and frees its slot', async () => {
-    const { engine } = await setup();
+    const { engine, clock } = await setup();
     (await engine.beginRequest(T, 'r1')).complete(FAIL);
-    const before = targetOf(engine);
-    const lease = await engine.beginRequest(T2, 'r2');
+    const account = () => engine.getSnapshot().accounts[0] as AccountSnapshot;
+    const { consecutiveFailures, backoffUntil, lastError } = account();
+    const lease = await admit(engine, clock, 'r2', T2);
     lease.complete({ status: 'cancelled' });
-    expect(targetOf(engine, T2)).toMatchObject({ consecutiveFailures: 0, lastSuccessAt: null, inFlight: 0 });
-    expect(targetOf(engine)).toEqual(before);
+    expect(account()).toMatchObject({ consecutiveFailures, backoffUntil, lastError, inFlight: 0 });
+    expect(targetOf(engine, T2)).toMatchObject({ lastSuccessAt: null, lastError: null, inFlight: 0 });
   });
 
   it('sweeps a lease idle past the stale timeout, counting it as a failure', async () => {
@@ -426,7 +430,7 @@ describe('PolicyEngine: leases', () => {
     await clock.advance(70_000);
     expect(probe.done).toBe(true);
     expect(targetOf(engine)).toMatchObject({ circuitState: 'open', trips: 2, staleSweepCount: 1, lastStaleSweepRequestId: 'probe' });
-    expect((await rejection(engine.beginRequest(T, 'r'))).code).toBe('circuit_open');
+    expect((await rejection(engine.beginRequest(T, 'r', NOW_OR_NEVER))).code).toBe('circuit_open');
   });
 });
 
@@ -436,7 +440,7 @@ describe('PolicyEngine: pause', () => {
     const first = await engine.beginRequest(T, 'r1');
     const waiting = track(engine.beginRequest(T, 'r2'));
     engine.pause('captcha');
-    const err = await rejection(engine.beginRequest(T2, 'r3'));
+    const err = await rejection(engine.beginRequest(T2, 'r3', NOW_OR_NEVER));
     expect(err.code).toBe('paused');
     expect(err.details).toMatchObject({ reason: 'captcha' });
     expect(engine.getSnapshot().paused).toEqual({ paused: true, reason: 'captcha', since: clock.now() });
@@ -461,7 +465,7 @@ describe('PolicyEngine: pause', () => {
 });
 
 describe('PolicyEngine: views', () => {
-  it('getSnapshot reports the config, each platform window and each target', async () => {
+  it('getSnapshot reports the config, each account (window, circuit, pace, clients) and each target', async () => {
     const { engine, clock } = await setup({ rateLimit: { requestsPerMinutePerPlatform: 1 } });
     const lease = await engine.beginRequest(T, 'r1');
     const admittedAt = clock.now();
@@ -469,16 +473,30 @@ describe('PolicyEngine: views', () => {
     lease.touch('chunk');
     const snap = PolicySnapshotSchema.parse(engine.getSnapshot());
     expect(snap.defaults.rateLimit.requestsPerMinutePerPlatform).toBe(1);
-    expect(snap.platforms).toEqual([{ platform: 'claude', recentDispatchCount: 1, limit: 1, windowMs: 60_000, nextSlotAt: admittedAt + 60_000 }]);
+    expect(snap.accounts).toEqual([
+      {
+        platform: 'claude',
+        container: 'firefox-default',
+        circuitState: 'closed',
+        consecutiveFailures: 0,
+        trips: 0,
+        circuitRetryAt: null,
+        backoffUntil: null,
+        lastError: null,
+        recentDispatchCount: 1,
+        limit: 1,
+        windowMs: 60_000,
+        nextSlotAt: admittedAt + 60_000,
+        pace: { intervalMs: null, pinned: false, lastCutAt: null, lastCutReason: null },
+        inFlight: 1,
+        waiting: 0,
+        clients: ['agent'],
+      },
+    ]);
     expect(snap.targets).toEqual([
       {
         clientId: 'agent',
         platform: 'claude',
-        circuitState: 'closed',
-        consecutiveFailures: 0,
-        trips: 0,
-        backoffUntil: null,
-        circuitRetryAt: null,
         inFlight: 1,
         waiting: 1,
         interrupted: 0,
@@ -522,7 +540,7 @@ describe('PolicyEngine: persistence', () => {
     const events: string[] = [];
     const saves: PolicyChanges[] = [];
     const handedOff: PolicyPersistence = {
-      load: async () => ({ targets: [], platforms: [], system: null }),
+      load: async () => ({ targets: [], system: null }),
       save: (changes) => {
         saves.push(structuredClone(changes));
         events.push(`save ${changes.targets.flatMap((t) => t.inFlight.map((l) => l.requestId)).join(',')}`);
@@ -556,8 +574,8 @@ describe('PolicyEngine: persistence', () => {
     // The debounced save then carries the same state as rows.
     await clock.advance(25);
     expect(events.at(-1)).toBe('save r2');
-    expect(saves[0]?.targets[0]?.inFlight).toEqual([{ requestId: 'r2', admittedAt: t0, lastActivityAt: t0, probe: false }]);
-    expect(saves[0]?.platforms[0]?.dispatches).toEqual([t0, t0]);
+    expect(saves[0]?.targets[0]?.inFlight).toEqual([{ requestId: 'r2', container: 'firefox-default', admittedAt: t0, lastActivityAt: t0, probe: false }]);
+    expect(saves[0]?.accounts[0]?.dispatches).toEqual([t0, t0]);
   });
 
   it('a crash right after admission, before any save: the admit alone keeps the dispatch counted and the lease interrupted', async () => {
@@ -567,8 +585,8 @@ describe('PolicyEngine: persistence', () => {
     expect(first.persistence.admits.map((a) => a.requestId)).toEqual(['r1']);
     first.engine.dispose();
     const second = await setup({ rateLimit: { requestsPerMinutePerPlatform: 1 } }, { persistence: first.persistence.reopen(), clock: first.clock.restarted(10_000) });
-    expect(second.interrupted).toEqual([{ requestId: 'r1', target: T, admittedAt: lease.admission.admittedAt }]);
-    expect((await rejection(second.engine.beginRequest(T, 'r2', { maxWaitMs: 0 }))).details).toEqual({ retry_after_ms: 50_000 });
+    expect(second.interrupted).toEqual([{ requestId: 'r1', target: T, container: 'firefox-default', admittedAt: lease.admission.admittedAt }]);
+    expect((await rejection(second.engine.beginRequest(T, 'r2', { maxWaitMs: 0 }))).details).toEqual({ retry_after_ms: spread(50_000) });
   });
 
   it('keeps the lease when its admit is lost and its save fails, warns, and saves the rows again', async () => {
@@ -585,20 +603,21 @@ describe('PolicyEngine: persistence', () => {
     await clock.advance(1_000);
     expect(persistence.saves).toHaveLength(1);
     expect(persistence.saves[0]?.targets[0]?.inFlight.map((l) => l.requestId)).toEqual(['r1']);
-    expect(persistence.saves[0]?.platforms[0]?.dispatches).toHaveLength(1);
+    expect(persistence.saves[0]?.accounts[0]?.dispatches).toHaveLength(1);
   });
 
-  it('saves incrementally: a change to one target writes only that row', async () => {
+  it('saves incrementally: a change to one target writes only its row and its account’s', async () => {
     const { engine, clock, persistence } = await setup();
     for (const clientId of ['a', 'b', 'c']) (await engine.beginRequest({ clientId, platform: 'claude' }, `r-${clientId}`)).complete({ status: 'success' });
+    (await engine.beginRequest({ clientId: 'd', platform: 'claude' }, 'r-d', { container: 'c2' })).complete({ status: 'success' });
     await engine.flush();
     const before = persistence.saves.length;
     engine.resetTarget({ clientId: 'b', platform: 'claude' });
     await clock.advance(24);
     expect(persistence.saves.length).toBe(before);
     await clock.advance(1);
-    expect(persistence.saves.slice(before).map((s) => ({ targets: s.targets.map((t) => t.clientId), platforms: s.platforms.length, system: s.system }))).toEqual([
-      { targets: ['b'], platforms: 0, system: null },
+    expect(persistence.saves.slice(before).map((s) => ({ targets: s.targets.map((t) => t.clientId), accounts: s.accounts.map((a) => a.container), system: s.system }))).toEqual([
+      { targets: ['b'], accounts: ['firefox-default'], system: null },
     ]);
     // a completion is coalesced into one debounced save of its target only
     const lease = await engine.beginRequest({ clientId: 'c', platform: 'claude' }, 'r2');
@@ -606,7 +625,7 @@ describe('PolicyEngine: persistence', () => {
     lease.touch('chunk');
     lease.complete({ status: 'success' });
     await clock.advance(25);
-    expect(persistence.saves.slice(afterAdmission).map((s) => s.targets.map((t) => t.clientId))).toEqual([['c']]);
+    expect(persistence.saves.slice(afterAdmission).map((s) => [s.targets.map((t) => t.clientId), s.accounts.length])).toEqual([[['c'], 1]]);
   });
 
   it('a restarted engine keeps the circuit open with its remaining time', async () => {
@@ -616,10 +635,10 @@ describe('PolicyEngine: persistence', () => {
     first.engine.dispose();
     const clock = first.clock.restarted(20_000);
     const second = await setup({}, { persistence: first.persistence.reopen(), clock });
-    const err = await rejection(second.engine.beginRequest(T, 'r'));
+    const err = await rejection(second.engine.beginRequest(T, 'r', NOW_OR_NEVER));
     expect(err.code).toBe('circuit_open');
-    expect(err.details).toEqual({ retry_after_ms: trippedAt + 60_000 - clock.now() });
-    expect(err.details?.retry_after_ms).toBe(40_000);
+    expect(err.details).toEqual({ retry_after_ms: spread(trippedAt + 60_000 - clock.now()) });
+    expect(err.details?.retry_after_ms).toBe(spread(40_000));
     await clock.advance(40_000);
     expect((await second.engine.beginRequest(T, 'probe')).admission.probe).toBe(true);
   });
@@ -630,7 +649,7 @@ describe('PolicyEngine: persistence', () => {
     first.engine.dispose();
     const clock = first.clock.restarted(10_000);
     const second = await setup({ rateLimit: { requestsPerMinutePerPlatform: 1 } }, { persistence: first.persistence.reopen(), clock });
-    expect((await rejection(second.engine.beginRequest(T, 'r2', { maxWaitMs: 0 }))).details).toEqual({ retry_after_ms: 50_000 });
+    expect((await rejection(second.engine.beginRequest(T, 'r2', { maxWaitMs: 0 }))).details).toEqual({ retry_after_ms: spread(50_000) });
     const next = track(second.engine.beginRequest(T, 'r3'));
     await clock.advance(49_999);
     expect(next.done).toBe(false);
@@ -644,7 +663,7 @@ describe('PolicyEngine: persistence', () => {
     await first.engine.flush();
     const second = await setup({}, { persistence: first.persistence.reopen(), clock: first.clock.restarted(1) });
     expect(second.engine.getSnapshot().paused).toMatchObject({ paused: true, reason: 'captcha' });
-    expect((await rejection(second.engine.beginRequest(T, 'r'))).code).toBe('paused');
+    expect((await rejection(second.engine.beginRequest(T, 'r', NOW_OR_NEVER))).code).toBe('paused');
   });
 
   it('reports leases in flight at the restart as interrupted, counted as a dispatch but not a failure', async () => {
@@ -652,9 +671,9 @@ describe('PolicyEngine: persistence', () => {
     const lease = await first.engine.beginRequest(T, 'r1');
     first.engine.dispose();
     const second = await setup({}, { persistence: first.persistence.reopen(), clock: first.clock.restarted(5_000) });
-    expect(second.interrupted).toEqual([{ requestId: 'r1', target: T, admittedAt: lease.admission.admittedAt }]);
+    expect(second.interrupted).toEqual([{ requestId: 'r1', target: T, container: 'firefox-default', admittedAt: lease.admission.admittedAt }]);
     expect(targetOf(second.engine)).toMatchObject({ interrupted: 1, inFlight: 0, consecutiveFailures: 0 });
-    expect(second.engine.getSnapshot().platforms[0]?.recentDispatchCount).toBe(1);
+    expect(second.engine.getSnapshot().accounts[0]?.recentDispatchCount).toBe(1);
     await second.engine.flush();
     expect([...second.persistence.rows.targets.values()].map((t) => (t as { inFlight: unknown[] }).inFlight)).toEqual([[]]);
   });
@@ -663,10 +682,10 @@ describe('PolicyEngine: persistence', () => {
     const first = await setup();
     await first.engine.beginRequest(T, 'r1');
     first.engine.dispose();
-    first.persistence.rows.platforms.clear();
+    first.persistence.rows.accounts.clear();
     const second = await setup({ persistence: { interruptedCountsAsFailure: true } }, { persistence: first.persistence.reopen(), clock: first.clock.restarted(5_000) });
     expect(targetOf(second.engine)).toMatchObject({ interrupted: 1, consecutiveFailures: 1, lastError: { code: 'interrupted' } });
-    expect(second.engine.getSnapshot().platforms[0]?.recentDispatchCount).toBe(1);
+    expect(second.engine.getSnapshot().accounts[0]?.recentDispatchCount).toBe(1);
   });
 
   it('restores a corrupt stored state to the defaults with a warning', async () => {
@@ -675,8 +694,9 @@ describe('PolicyEngine: persistence', () => {
     persistence.putRaw('platforms', 'claude', 'nonsense');
     persistence.rows.system.value = 42;
     const { engine, warnings } = await setup({}, { persistence });
-    expect(warnings).toHaveLength(3);
-    expect(engine.getSnapshot()).toMatchObject({ targets: [], platforms: [], paused: { paused: false } });
+    // The target, the hold a version-1 target carries (its own account entry), the window, the switches.
+    expect(warnings).toHaveLength(4);
+    expect(engine.getSnapshot()).toMatchObject({ targets: [], accounts: [], paused: { paused: false } });
     expect((await engine.beginRequest(T, 'r')).admission.rateLimitDelayMs).toBe(0);
   });
 
@@ -702,7 +722,7 @@ describe('PolicyEngine: persistence', () => {
     const copy = new MemoryPersistence();
     const state = engine.exportState();
     for (const t of state.targets) copy.putRaw('targets', String((t as { clientId: string }).clientId), t);
-    for (const p of state.platforms) copy.putRaw('platforms', String((p as { platform: string }).platform), p);
+    for (const a of state.accounts ?? []) copy.putRaw('accounts', String((a as { platform: string }).platform), a);
     copy.rows.system.value = state.system;
     const fresh = await setup({}, { persistence: copy, clock: clock.restarted(0) });
     const strip = (s: ReturnType<PolicyEngine['getSnapshot']>) => ({ ...s, generatedAt: 0 });
@@ -717,13 +737,14 @@ describe('PolicyEngine: reconcile', () => {
     await engine.flush();
     const before = persistence.saves.length;
     const now = clock.now();
+    const mine = engine.exportState().accounts?.[0] as PersistedAccount;
     engine.reconcile({
-      targets: [storedTarget({ circuitState: 'open', circuitRetryAt: now + 30_000, consecutiveFailures: 3, trips: 1, lastSuccessAt: now, lastActivityAt: now, lastActivityReason: 'success' })],
-      platforms: [{ version: 1, platform: 'claude', dispatches: [now - 1_000, now], lastDispatchAt: now, updatedAt: now }],
-      system: { version: 1, paused: true, pauseReason: 'from host', pausedAt: now, updatedAt: now },
+      targets: [storedTarget({ lastSuccessAt: now, lastActivityAt: now, lastActivityReason: 'success' })],
+      accounts: [{ ...mine, circuitState: 'open', circuitRetryAt: now + 30_000, consecutiveFailures: 3, trips: 1, dispatches: [now - 1_000, now], lastDispatchAt: now, updatedAt: now }],
+      system: { version: 2, paused: true, pauseReason: 'from host', pausedAt: now, updatedAt: now },
     });
     expect(targetOf(engine)).toMatchObject({ circuitState: 'open', circuitRetryAt: now + 30_000, consecutiveFailures: 3 });
-    expect(engine.getSnapshot().platforms[0]?.recentDispatchCount).toBe(2);
+    expect(engine.getSnapshot().accounts[0]?.recentDispatchCount).toBe(2);
     expect(engine.getSnapshot().paused.reason).toBe('from host');
     await engine.flush();
     // the other copy already holds the merged target, window and switches: nothing to write back
@@ -735,12 +756,12 @@ describe('PolicyEngine: reconcile', () => {
     await trip(engine, clock);
     await engine.flush();
     const before = persistence.saves.length;
-    engine.reconcile({ targets: [storedTarget()], platforms: [], system: null });
+    engine.reconcile({ targets: [storedTarget()], accounts: [], system: null });
     expect(targetOf(engine).circuitState).toBe('open');
     await engine.flush();
     const written = persistence.saves.slice(before);
-    expect(written.flatMap((s) => s.targets.map((t) => t.circuitState))).toEqual(['open']);
-    expect(written.some((s) => s.platforms.length === 1 && s.system !== null)).toBe(true);
+    expect(written.flatMap((s) => s.accounts.map((a) => a.circuitState))).toEqual(['open']);
+    expect(written.some((s) => s.targets.length === 1 && s.system !== null)).toBe(true);
   });
 });
 
@@ -755,7 +776,7 @@ describe('PolicyEngine: dispose', () => {
     await clock.advance(0);
     expect(waiting.error?.code).toBe('cancelled');
     expect(clock.pendingTimers).toBe(0);
-    expect((await rejection(engine.beginRequest(T, 'r3'))).code).toBe('cancelled');
+    expect((await rejection(engine.beginRequest(T, 'r3', NOW_OR_NEVER))).code).toBe('cancelled');
   });
 });
 
@@ -768,11 +789,11 @@ describe('reconfigure (a new config applied live)', () => {
     await clock.advance(1_000);
     (await admit(engine, clock, 'r2')).complete({ status: 'success' });
     engine.reconfigure(parsed({ rateLimit: { requestsPerMinutePerPlatform: 2 } }));
-    expect(engine.getSnapshot().platforms[0]).toMatchObject({ limit: 2, recentDispatchCount: 2 });
+    expect(engine.getSnapshot().accounts[0]).toMatchObject({ limit: 2, recentDispatchCount: 2 });
     const err = await rejection(engine.beginRequest(T, 'r3', { maxWaitMs: 0 }));
     expect(err.code).toBe('rate_limited');
     // The oldest dispatch (at t0) leaves the 60 s window 59 s from now.
-    expect(err.details?.['retry_after_ms']).toBe(59_000);
+    expect(err.details?.['retry_after_ms']).toBe(spread(59_000));
   });
 
   it('a looser rate limit frees a caller sleeping on the window', async () => {
@@ -811,10 +832,10 @@ describe('reconfigure (a new config applied live)', () => {
     (await admit(engine, clock, 'r1')).complete(FAIL);
     await clock.advance(20_000);
     (await admit(engine, clock, 'r2')).complete(FAIL);
-    const before = engine.getSnapshot().targets[0] as TargetSnapshot;
+    const before = engine.getSnapshot().accounts[0] as AccountSnapshot;
     expect(before.circuitState).toBe('open');
     engine.reconfigure(parsed({ circuitBreaker: { failureThreshold: 5, openMs: 1_000, maxOpenMs: 2_000 }, backoff: { baseMs: 100, maxMs: 1_000 } }));
-    const after = engine.getSnapshot().targets[0] as TargetSnapshot;
+    const after = engine.getSnapshot().accounts[0] as AccountSnapshot;
     expect({ backoffUntil: after.backoffUntil, circuitRetryAt: after.circuitRetryAt, circuitState: after.circuitState }).toEqual({
       backoffUntil: before.backoffUntil,
       circuitRetryAt: before.circuitRetryAt,

@@ -1,5 +1,5 @@
 import { ConductorError, ERROR_TABLE } from '../../../shared/errors.js';
-import { ClientIdSchema, PlatformIdSchema, targetKey, type Target } from '../../../shared/platforms.js';
+import { accountKey, ClientIdSchema, ContainerIdSchema, DEFAULT_CONTAINER, PlatformIdSchema, targetKey, type Account, type Target } from '../../../shared/platforms.js';
 import { validatePolicyConfig, type PolicyConfig } from '../../../shared/policy-config.js';
 import {
   POLICY_STATE_VERSION,
@@ -10,15 +10,18 @@ import {
   type TargetFields,
 } from '../../../shared/policy-state.js';
 import type { PolicySnapshot } from '../../../shared/status.js';
-import { backoffDeadline, clampRetryAfterMs, nextBackoffMs } from './backoff.js';
+import { AccountState } from './account-state.js';
+import { clampRetryAfterMs, nextBackoffMs } from './backoff.js';
 import { gateCircuit, recordCircuitFailure, recordCircuitSuccess } from './circuit.js';
-import { drawJitterMs } from './jitter.js';
+import { isThrottle } from './classify.js';
+import { drawJitterMs, spreadHintMs } from './jitter.js';
 import { Waiter } from './lease-queue.js';
+import { ceilingGapMs, paceSucceeded, paceThrottled } from './pace.js';
 import { PersistenceWriter } from './persistence-writer.js';
 import { RateWindow, rateLimitFor } from './rate-window.js';
-import { mergePlatform, mergeSystem, mergeTarget } from './reconcile.js';
+import { laterOf, mergeAccount, mergeSystem, mergeTarget } from './reconcile.js';
 import { restoreState, type RestoredState } from './restore.js';
-import { activityMono, findStale, reclaimBoundMs, StaleSweeper } from './stale-sweep.js';
+import { findStale, StaleSweeper } from './stale-sweep.js';
 import { EngineLease, fieldsOf, NO_DELAYS, TargetState, type LeaseOwner, type PendingAdmission, type StageDelays } from './target-state.js';
 import type {
   BeginOptions,
@@ -65,11 +68,15 @@ function validConfig(raw: unknown): PolicyConfig {
 }
 
 /**
- * The policy engine: decides when a relayed request may go out. Admission runs, in order:
- * target validation, circuit breaker (with a single half-open probe), per-target concurrency (FIFO
- * waiters), backoff, the platform's sliding window and spacing, then jitter; the dispatch is written
- * ahead: handed to persistence.admit() before the lease is handed out. Pure: time, timers, chance
- * and storage are injected. When nothing has to wait, admission is synchronous.
+ * The policy engine: decides when a relayed request may go out. The account (a platform through
+ * one Firefox container) is the unit of safety: its window (the configured ceiling), every hold
+ * (backoff, Retry-After, a usage cap's reset), its circuit (with a single half-open probe) and its
+ * learned pace (pace.ts). A target (one client id) keeps only its FIFO slot and queue. Admission
+ * runs: target validation, the account's circuit, the target's concurrency (FIFO), then the
+ * account's line (arrival order across its targets; only its first caller is served), the
+ * account's hold, window and pace, then jitter; the dispatch is written ahead: handed to
+ * persistence.admit() before the lease is handed out. Pure: time, timers, chance and storage
+ * are injected. When nothing has to wait, admission is synchronous.
  */
 export class PolicyEngine implements PolicyEngineApi {
   /** The active config; replaced by reconfigure(). */
@@ -80,7 +87,9 @@ export class PolicyEngine implements PolicyEngineApi {
   /** Targets by platform, then client id (no key string built per lookup), and as a list. */
   private readonly targets = new Map<string, Map<string, TargetState>>();
   private readonly targetList: TargetState[] = [];
-  private readonly windows = new Map<string, RateWindow>();
+  /** Accounts by platform, then container. */
+  private readonly accounts = new Map<string, Map<string, AccountState>>();
+  private readonly accountList: AccountState[] = [];
   private system: SystemFields = { paused: false, pauseReason: null, pausedAt: null };
   private readonly writer: PersistenceWriter;
   private readonly sweeper: StaleSweeper;
@@ -94,6 +103,8 @@ export class PolicyEngine implements PolicyEngineApi {
   private disposed = false;
   /** Monotonic time of the last stale sweep (or of initialize). */
   private lastSweepMono = 0;
+  /** Arrival counter: the order accounts serve their lines by. */
+  private seq = 0;
 
   constructor(options: PolicyEngineOptions) {
     this.config = validConfig(options.config ?? {});
@@ -128,15 +139,17 @@ export class PolicyEngine implements PolicyEngineApi {
     const interrupted: InterruptedLease[] = [];
     for (const [ts, leases] of inFlight) {
       for (const lease of leases) {
-        interrupted.push({ requestId: lease.requestId, target: ts.target, admittedAt: lease.admittedAt });
+        interrupted.push({ requestId: lease.requestId, target: ts.target, container: lease.container, admittedAt: lease.admittedAt });
         ts.interrupted += 1;
-        // Its dispatch counts against the window even if the platform row lost it.
-        if (!ts.window.has(lease.admittedAt) && lease.admittedAt > now - ts.window.limit.windowMs) {
-          ts.window.record(lease.admittedAt);
-          this.writer.markPlatform(ts.window);
+        const acct = this.accountFor({ platform: ts.target.platform, container: lease.container });
+        // Its dispatch counts against the window even if the account row lost it.
+        if (!acct.window.has(lease.admittedAt) && lease.admittedAt > now - acct.window.limit.windowMs) {
+          acct.window.record(lease.admittedAt);
+          this.writer.markAccount(acct);
         }
         if (this.config.persistence.interruptedCountsAsFailure) {
-          this.applyFailure(ts, now, 'interrupted', ERROR_TABLE.interrupted.meaning, undefined, lease.probe);
+          this.applyFailure(acct, ts, now, 'interrupted', ERROR_TABLE.interrupted.meaning, undefined, lease.probe);
+          this.writer.markAccount(acct);
         }
       }
       // Its in-flight list is now empty.
@@ -162,26 +175,24 @@ export class PolicyEngine implements PolicyEngineApi {
   }
 
   /**
-   * Applies a new config live. The platform windows keep their dispatches under the new limits,
-   * callers sleeping on a window are re-checked (a looser limit frees them now) and the queues are
+   * Applies a new config live. The account windows keep their dispatches under the new limits,
+   * the first caller of each line is re-checked (a looser limit frees it now) and the queues are
    * pumped (a looser concurrency frees waiters); deadlines already set (backoffUntil,
-   * circuitRetryAt) stay as they are; jitter, backoff, breaker, stale-lease and persistence knobs
-   * apply to what follows. Invalid input is refused with `bad_payload` naming the fields.
+   * circuitRetryAt) and the learned paces stay; jitter, backoff, breaker, pace, stale-lease and
+   * persistence knobs apply to what follows. Invalid input is refused with `bad_payload` naming the fields.
    */
   reconfigure(config: PolicyConfig): void {
     const next = validConfig(config);
     this.config = next;
     this.maxInFlight = next.concurrency.maxInFlightPerTarget;
     this.jitterOff = next.jitter.maxMs === 0;
-    for (const w of this.windows.values()) w.limit = rateLimitFor(next, w.platform);
+    for (const a of this.accountList) a.window.limit = rateLimitFor(next, a.account.platform);
     this.writer.debounceMs = next.persistence.debounceMs;
     this.sweeper.setInterval(next.staleLease.sweepIntervalMs);
     this.notify();
     if (!this.ready) return;
-    for (const ts of this.targetList) {
-      this.wake(ts, 'rate');
-      this.pump(ts);
-    }
+    for (const a of this.accountList) this.wake(a);
+    for (const ts of this.targetList) this.pump(ts);
   }
 
   // ---- admission -------------------------------------------------------------------------------
@@ -190,14 +201,15 @@ export class PolicyEngine implements PolicyEngineApi {
     if (!this.ready) return this.beginBeforeReady(target, requestId, options);
     try {
       const ts = this.targetFor(target);
+      const acct = this.accountFor({ platform: ts.target.platform, container: options?.container ?? DEFAULT_CONTAINER });
       if (!validRequestId(requestId)) throw badRequestId();
       if (options !== undefined && options.signal?.aborted === true) throw abortedBefore();
       if (this.system.paused) throw this.pausedError();
       if (ts.has(requestId)) throw duplicate(requestId);
       const now = this.clock.now();
       // Fast path: the circuit closed and nothing to wait for; the rest (and every refusal) in admitLater.
-      if (ts.fields.circuitState === 'closed' && this.nothingToWait(ts, now)) return Promise.resolve(this.dispatch(ts, requestId, false, now, NO_DELAYS));
-      return this.admitLater(ts, requestId, options, now);
+      if (acct.fields.circuitState === 'closed' && this.nothingToWait(ts, acct, now)) return Promise.resolve(this.dispatch(ts, acct, requestId, false, now, NO_DELAYS));
+      return this.admitLater(ts, acct, requestId, options, now);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -210,40 +222,36 @@ export class PolicyEngine implements PolicyEngineApi {
     return Promise.reject(new ConductorError('internal_error', 'the policy engine was used before initialize()'));
   }
 
-  /** No backoff, a free slot on the target and in the platform window, no jitter to sleep, nobody ahead. */
-  private nothingToWait(ts: TargetState, now: number): boolean {
-    const backoffUntil = ts.fields.backoffUntil;
-    return this.jitterOff && (backoffUntil === null || backoffUntil <= now) && ts.queue.length === 0 && ts.active < this.maxInFlight && ts.window.nextSlotAt(now) === null;
+  /** No jitter to sleep, nobody ahead on the target or the account, a free slot, and the account's hold, window and pace allow it now. */
+  private nothingToWait(ts: TargetState, acct: AccountState, now: number): boolean {
+    return this.jitterOff && ts.queue.length === 0 && ts.active < this.maxInFlight && acct.line.length === 0 && acct.nextAt(now) === null;
   }
 
-  /** Admission when a stage may make the caller wait: a maxWaitMs refusal now, else a queued waiter. */
-  private admitLater(ts: TargetState, requestId: string, options: BeginOptions | undefined, now: number): Promise<Lease> {
-    const gate = gateCircuit(ts.fields, now, ts.probe !== null);
-    if (gate.kind === 'open') throw this.circuitOpenError(gate.retryAfterMs);
-    if (gate.kind === 'busy') throw this.probeBusyError(ts);
-
+  /** Admission when a stage may make the caller wait: a refusal now when the wait would pass its deadline, else a queued waiter. */
+  private admitLater(ts: TargetState, acct: AccountState, requestId: string, options: BeginOptions | undefined, now: number): Promise<Lease> {
     const maxWaitMs = options?.maxWaitMs;
-    const deadline = maxWaitMs === undefined || maxWaitMs === null ? null : now + Math.max(0, maxWaitMs);
-    if (deadline !== null) {
-      const backoffUntil = ts.fields.backoffUntil;
-      if (backoffUntil !== null && backoffUntil > deadline) throw this.backoffError(backoffUntil - now);
-      const nextSlot = ts.window.nextSlotAt(now);
-      if (nextSlot !== null && nextSlot > deadline) throw this.rateError(nextSlot - now);
-    }
+    const deadline = now + Math.max(0, maxWaitMs === undefined || maxWaitMs === null ? this.config.concurrency.waiterTimeoutMs : maxWaitMs);
+    // An open circuit or a busy probe refuses only a caller whose deadline comes first; the others wait in line.
+    const gate = gateCircuit(acct.fields, now, acct.probe !== null);
+    if (gate.kind === 'open' && now + gate.retryAfterMs > deadline) throw this.circuitOpenError(gate.retryAfterMs);
+    if (gate.kind === 'busy' && now + this.probeRemainingMs(acct) > deadline) throw this.probeBusyError(acct);
+    const at = acct.nextAt(now);
+    if (at !== null && at > deadline) throw this.holdError(acct, at - now);
     const probe = gate.kind === 'probe';
-    if (probe) this.designateProbe(ts, requestId);
+    if (probe) this.designateProbe(acct, requestId);
 
     const waiter = new Waiter<Lease>(this.clock);
     const p: PendingAdmission = {
       waiter,
       requestId,
       state: ts,
+      account: acct,
+      seq: this.seq++,
       startMono: this.clock.monotonic(),
       deadline,
       slotted: false,
       probe,
       jitterDone: false,
-      reservedAt: null,
       parked: false,
       sleepKind: null,
       sleepStartMono: 0,
@@ -251,10 +259,10 @@ export class PolicyEngine implements PolicyEngineApi {
       rateLimitDelayMs: 0,
       jitterDelayMs: 0,
     };
-    // With maxWaitMs, the queue is bounded by it too (plus the longest jitter, which it does not cover).
-    const giveUpMs = deadline === null ? this.config.concurrency.waiterTimeoutMs : Math.min(this.config.concurrency.waiterTimeoutMs, deadline - now + this.config.jitter.maxMs);
-    waiter.arm(giveUpMs, options?.signal, (err) => this.fail(p, err));
+    // The deadline bounds the whole wait (plus the longest jitter, which it does not cover).
+    waiter.arm(deadline - now + this.config.jitter.maxMs, options?.signal, (err) => this.fail(p, err));
     ts.queue.push(p);
+    acct.clients.add(ts.target.clientId);
     this.pump(ts);
     this.notify();
     return waiter.promise;
@@ -281,7 +289,7 @@ export class PolicyEngine implements PolicyEngineApi {
 
   private createTarget(target: Target): TargetState {
     PolicyEngine.validateTarget(target);
-    const ts = new TargetState(targetKey(target), target, this.windowFor(target.platform));
+    const ts = new TargetState(targetKey(target), target);
     let byClient = this.targets.get(ts.target.platform);
     if (byClient === undefined) {
       byClient = new Map();
@@ -292,24 +300,32 @@ export class PolicyEngine implements PolicyEngineApi {
     return ts;
   }
 
-  private windowFor(platform: string): RateWindow {
-    let w = this.windows.get(platform);
-    if (w === undefined) {
-      w = new RateWindow(platform, rateLimitFor(this.config, platform));
-      this.windows.set(platform, w);
+  /** The account's live state, created on first sight (after validating the container). */
+  private accountFor(account: Account): AccountState {
+    const known = this.accounts.get(account.platform)?.get(account.container);
+    if (known !== undefined) return known;
+    const container = ContainerIdSchema.safeParse(account.container);
+    if (!container.success) throw new ConductorError('invalid_target', `container: ${container.error.issues[0]?.message ?? 'invalid'}`, { field: 'container' });
+    const acct = new AccountState(accountKey(account), account, new RateWindow(rateLimitFor(this.config, account.platform)));
+    let byContainer = this.accounts.get(account.platform);
+    if (byContainer === undefined) {
+      byContainer = new Map();
+      this.accounts.set(account.platform, byContainer);
     }
-    return w;
+    byContainer.set(account.container, acct);
+    this.accountList.push(acct);
+    return acct;
   }
 
-  private designateProbe(ts: TargetState, requestId: string): void {
-    ts.probe = requestId;
-    if (ts.fields.circuitState !== 'half_open') {
-      ts.fields.circuitState = 'half_open';
-      this.writer.markTarget(ts);
+  private designateProbe(acct: AccountState, requestId: string): void {
+    acct.probe = requestId;
+    if (acct.fields.circuitState !== 'half_open') {
+      acct.fields.circuitState = 'half_open';
+      this.writer.markAccount(acct);
     }
   }
 
-  /** Hands out slots to the queue's head while the target has room. */
+  /** Moves the target's queue into its accounts' lines while the target has a free slot. */
   private pump(ts: TargetState): void {
     if (ts.pumping) return;
     ts.pumping = true;
@@ -318,17 +334,35 @@ export class PolicyEngine implements PolicyEngineApi {
         const p = ts.queue.shift() as PendingAdmission;
         p.slotted = true;
         ts.slotted.add(p);
-        this.advance(p);
+        p.account.enter(p);
+        this.serve(p.account);
       }
     } finally {
       ts.pumping = false;
     }
   }
 
-  /** Moves a slotted caller through pause, circuit, backoff, rate and jitter; sleeps or fails where it must. */
+  /** Serves the account's line: advances its first caller until one sleeps, parks, or the line is empty. */
+  private serve(acct: AccountState): void {
+    if (acct.serving) return;
+    acct.serving = true;
+    try {
+      for (;;) {
+        const head = acct.line[0];
+        if (head === undefined || head.waiter.sleeping) return;
+        this.advance(head);
+        if (acct.line[0] === head) return;
+      }
+    } finally {
+      acct.serving = false;
+    }
+  }
+
+  /** Moves the first caller of a line through pause, circuit, hold, window, pace and jitter; sleeps, parks or fails where it must. */
   private advance(p: PendingAdmission): void {
     if (p.waiter.settled) return;
     const ts = p.state;
+    const acct = p.account;
     const now = this.clock.now();
     if (this.system.paused) {
       // Jitter is drawn again after resume, so a resume does not release a machine-regular burst.
@@ -337,41 +371,42 @@ export class PolicyEngine implements PolicyEngineApi {
       return;
     }
     p.parked = false;
-    const gate = gateCircuit(ts.fields, now, ts.probe !== null && ts.probe !== p.requestId);
-    if (gate.kind === 'open') return this.fail(p, this.circuitOpenError(gate.retryAfterMs));
-    if (gate.kind === 'busy') return this.fail(p, this.probeBusyError(ts));
-    if (gate.kind === 'probe' && ts.probe === null) {
+    const gate = gateCircuit(acct.fields, now, acct.probe !== null && acct.probe !== p.requestId);
+    if (gate.kind === 'open') {
+      // Waits for the circuit's retry time when its deadline allows; then it may be the probe.
+      if (now + gate.retryAfterMs > p.deadline) return this.fail(p, this.circuitOpenError(gate.retryAfterMs));
+      return this.sleep(p, 'backoff', gate.retryAfterMs);
+    }
+    if (gate.kind === 'busy') {
+      // The probe's outcome serves the line again; a caller whose deadline comes first is told so.
+      if (now + this.probeRemainingMs(acct) > p.deadline) return this.fail(p, this.probeBusyError(acct));
+      p.parked = true;
+      return;
+    }
+    if (gate.kind === 'probe' && acct.probe === null) {
       p.probe = true;
-      this.designateProbe(ts, p.requestId);
+      this.designateProbe(acct, p.requestId);
       this.notify();
     }
-    const backoffUntil = ts.fields.backoffUntil;
-    if (backoffUntil !== null && backoffUntil > now) {
-      if (p.deadline !== null && backoffUntil > p.deadline) return this.fail(p, this.backoffError(backoffUntil - now));
-      return this.sleep(p, 'backoff', backoffUntil - now);
-    }
-    const nextSlot = ts.window.nextSlotAt(now);
-    if (nextSlot !== null) {
-      if (p.deadline !== null && nextSlot > p.deadline) return this.fail(p, this.rateError(nextSlot - now));
-      return this.sleep(p, 'rate', nextSlot - now);
+    const at = acct.nextAt(now);
+    if (at !== null) {
+      if (at > p.deadline) return this.fail(p, this.holdError(acct, at - now));
+      const until = acct.fields.backoffUntil;
+      return this.sleep(p, until !== null && until >= at ? 'backoff' : 'rate', at - now);
     }
     if (!p.jitterDone) {
       p.jitterDone = true;
       const jitterMs = drawJitterMs(this.config.jitter, this.random);
-      if (jitterMs > 0) {
-        // Hold the slot in the window while sleeping, so nobody else takes it meanwhile.
-        p.reservedAt = now + jitterMs;
-        ts.window.reserve(p.reservedAt);
-        return this.sleep(p, 'jitter', jitterMs);
-      }
+      if (jitterMs > 0) return this.sleep(p, 'jitter', jitterMs);
     }
     p.waiter.disarm();
     ts.slotted.delete(p);
+    acct.leave(p);
     p.slotted = false;
     const waited = this.clock.monotonic() - p.startMono;
     const queueDelayMs = Math.max(0, waited - p.backoffDelayMs - p.rateLimitDelayMs - p.jitterDelayMs);
     const delays: StageDelays = { queueDelayMs, backoffDelayMs: p.backoffDelayMs, rateLimitDelayMs: p.rateLimitDelayMs, jitterDelayMs: p.jitterDelayMs };
-    p.waiter.resolve(this.dispatch(ts, p.requestId, ts.probe === p.requestId, now, delays));
+    p.waiter.resolve(this.dispatch(ts, acct, p.requestId, acct.probe === p.requestId, now, delays));
   }
 
   private sleep(p: PendingAdmission, kind: 'backoff' | 'rate' | 'jitter', ms: number): void {
@@ -379,51 +414,46 @@ export class PolicyEngine implements PolicyEngineApi {
     p.sleepStartMono = this.clock.monotonic();
     p.waiter.sleep(ms, () => {
       this.endSleep(p);
-      this.advance(p);
+      this.serve(p.account);
     });
   }
 
-  /** Wakes the callers of `ts` sleeping on `kind`, so they re-check against the state as it is now. */
-  private wake(ts: TargetState, kind: 'backoff' | 'rate'): void {
-    for (const p of [...ts.slotted]) {
-      if (p.sleepKind === kind && p.waiter.sleeping) {
-        p.waiter.clearStage();
-        this.endSleep(p);
-        this.advance(p);
-      }
+  /** Wakes the account's first caller from a hold or window sleep, so it re-checks against the state as it is now. */
+  private wake(acct: AccountState): void {
+    const head = acct.line[0];
+    if (head !== undefined && head.waiter.sleeping && head.sleepKind !== 'jitter') {
+      head.waiter.clearStage();
+      this.endSleep(head);
     }
+    this.serve(acct);
   }
 
-  /** Books the time slept to its stage and gives back a jitter reservation. */
+  /** Books the time slept to its stage. */
   private endSleep(p: PendingAdmission): void {
     const slept = Math.max(0, this.clock.monotonic() - p.sleepStartMono);
     if (p.sleepKind === 'backoff') p.backoffDelayMs += slept;
     else if (p.sleepKind === 'rate') p.rateLimitDelayMs += slept;
     else if (p.sleepKind === 'jitter') p.jitterDelayMs += slept;
     p.sleepKind = null;
-    if (p.reservedAt !== null) {
-      p.state.window.release(p.reservedAt);
-      p.reservedAt = null;
-    }
   }
 
   /** Takes a caller out of wherever it waits and rejects it. */
   private fail(p: PendingAdmission, err: ConductorError): void {
     if (p.waiter.settled) return;
     const ts = p.state;
+    const acct = p.account;
     p.waiter.reject(err);
     if (p.slotted) {
       ts.slotted.delete(p);
+      acct.leave(p);
       p.slotted = false;
     } else ts.queue.remove(p);
-    if (p.reservedAt !== null) {
-      ts.window.release(p.reservedAt);
-      p.reservedAt = null;
-    }
     // The circuit stays half-open; the next caller becomes the probe.
-    if (p.probe && ts.probe === p.requestId) ts.probe = null;
+    if (p.probe && acct.probe === p.requestId) acct.probe = null;
     this.notify();
-    if (!this.disposed) this.pump(ts);
+    if (this.disposed) return;
+    this.pump(ts);
+    this.serve(acct);
   }
 
   /**
@@ -432,15 +462,17 @@ export class PolicyEngine implements PolicyEngineApi {
    * awaited: durability before anything goes out comes from the adapter. PolicyMirror posts the
    * policy.admit frame synchronously inside admit(), and the relay awaits the host's commit of the
    * journal's `admitted` row, sent later over the same FIFO native port, before it dispatches; the
-   * host commits frames in order, so the dispatch is durable first. The target and window are also
+   * host commits frames in order, so the dispatch is durable first. The target and account are also
    * marked dirty: their next debounced save carries the same dispatch, should the admit be lost.
    */
-  private dispatch(ts: TargetState, requestId: string, probe: boolean, now: number, delays: StageDelays): EngineLease {
-    ts.window.record(now);
-    const lease = new EngineLease(requestId, ts.target, now, probe, delays, ts, this.owner);
+  private dispatch(ts: TargetState, acct: AccountState, requestId: string, probe: boolean, now: number, delays: StageDelays): EngineLease {
+    acct.window.record(now);
+    acct.inFlight += 1;
+    acct.clients.add(ts.target.clientId);
+    const lease = new EngineLease(requestId, ts.target, acct.account.container, now, probe, delays, ts, acct, this.owner);
     ts.leases.push(lease);
     this.writer.markTarget(ts);
-    this.writer.markPlatform(ts.window);
+    this.writer.markAccount(acct);
     this.writer.admit(lease);
     this.notify();
     return lease;
@@ -462,42 +494,64 @@ export class PolicyEngine implements PolicyEngineApi {
     completed: (lease, outcome) => this.complete(lease, outcome),
   };
 
-  private complete(lease: EngineLease, outcome: LeaseOutcome): void {
+  /** Ends a lease: frees its slot, counts its outcome on the account (circuit, hold, pace) and serves who waits. */
+  private release(lease: EngineLease): { ts: TargetState; acct: AccountState; probe: boolean } {
     lease.done = true;
     const ts = lease.state;
+    const acct = lease.account;
     ts.removeLease(lease);
-    const now = this.clock.now();
-    const probe = ts.probe === lease.requestId;
-    if (probe) ts.probe = null;
-    const f = ts.fields;
-    const status = outcome?.status;
-    if (status === 'success') {
-      recordCircuitSuccess(f);
-      f.backoffUntil = null;
-      f.lastBackoffMs = 0;
-      f.lastSuccessAt = now;
-    } else if (status !== 'cancelled') {
-      // A failure, or an outcome that is not one of the three (counted as a failure: safer).
-      this.applyFailure(ts, now, status === 'failure' ? (outcome.code ?? 'failure') : 'internal_error', outcome?.message, outcome?.retryAfterMs, probe);
-    }
-    f.lastActivityAt = now;
-    f.lastActivityReason = status === 'success' || status === 'cancelled' ? status : 'failure';
-    this.writer.markTarget(ts);
-    this.notify();
-    if (ts.queue.length > 0) this.pump(ts);
+    acct.inFlight -= 1;
+    // Wall time, clamped: a monotonic stamp per admission is what the hot path cannot afford (see stale-sweep.ts).
+    acct.took(Math.max(0, this.clock.now() - lease.admittedAt));
+    const probe = acct.probe === lease.requestId;
+    if (probe) acct.probe = null;
+    return { ts, acct, probe };
   }
 
-  /** Counts one failure: circuit, backoff (Retry-After wins if later), last error. */
-  private applyFailure(ts: TargetState, now: number, code: string, message: string | undefined, retryAfterMs: number | undefined, probe: boolean): void {
-    const f = ts.fields;
+  private complete(lease: EngineLease, outcome: LeaseOutcome): void {
+    const backlog = lease.state.queue.length > 0 || lease.account.line.length > 0;
+    const { ts, acct, probe } = this.release(lease);
+    const now = this.clock.now();
+    const status = outcome?.status;
+    if (status === 'success') {
+      // A success closes the circuit but keeps any hold: what a throttle taught is not erased.
+      recordCircuitSuccess(acct.fields);
+      acct.fields.lastBackoffMs = 0;
+      paceSucceeded(acct.pace, this.config.pace, ceilingGapMs(acct.window.limit), now, backlog, lease.admittedAt);
+      ts.fields.lastSuccessAt = now;
+    } else if (status !== 'cancelled') {
+      // A failure, or an outcome that is not one of the three (counted as a failure: safer).
+      this.applyFailure(acct, ts, now, status === 'failure' ? (outcome.code ?? 'failure') : 'internal_error', outcome?.message, outcome?.retryAfterMs, probe);
+    }
+    ts.fields.lastActivityAt = now;
+    ts.fields.lastActivityReason = status === 'success' || status === 'cancelled' ? status : 'failure';
+    this.writer.markTarget(ts);
+    this.writer.markAccount(acct);
+    this.notify();
+    this.pump(ts);
+    this.serve(acct);
+  }
+
+  /**
+   * Counts one failure on the account: circuit; a throttle (429, usage cap) cuts the pace and holds
+   * for its hint; any other failure backs off (Retry-After wins if later); the last error on both.
+   */
+  private applyFailure(acct: AccountState, ts: TargetState, now: number, code: string, message: string | undefined, retryAfterMs: number | undefined, probe: boolean): void {
+    const f = acct.fields;
     const retryAfter = clampRetryAfterMs(this.config.backoff, retryAfterMs);
     recordCircuitFailure(f, this.config.circuitBreaker, now, probe, retryAfter);
-    const backoffMs = nextBackoffMs(this.config.backoff, f.lastBackoffMs, f.consecutiveFailures, this.random);
-    f.lastBackoffMs = backoffMs;
-    f.backoffUntil = backoffDeadline(now, backoffMs, retryAfter, f.backoffUntil);
+    let holdMs: number;
+    if (isThrottle(code)) {
+      holdMs = paceThrottled(acct.pace, this.config.pace, ceilingGapMs(acct.window.limit), now, code, retryAfter);
+    } else {
+      f.lastBackoffMs = nextBackoffMs(this.config.backoff, f.lastBackoffMs, f.consecutiveFailures, this.random);
+      holdMs = Math.max(f.lastBackoffMs, retryAfter);
+    }
+    f.backoffUntil = laterOf(f.backoffUntil, now + holdMs);
     const known = (ERROR_TABLE as Record<string, { meaning: string } | undefined>)[code];
     f.lastError = { code: cut(code, 64), message: cut(message ?? known?.meaning ?? code, 1024), at: now };
-    f.lastFailureAt = now;
+    ts.fields.lastError = f.lastError;
+    ts.fields.lastFailureAt = now;
   }
 
   /** Reclaims leases idle past the stale timeout; each counts as a failure (a probe's re-opens the circuit). */
@@ -509,11 +563,8 @@ export class PolicyEngine implements PolicyEngineApi {
       if (ts.leases.length === 0) continue;
       const stale = findStale(ts.leases, nowMono, now, this.lastSweepMono, this.config.staleLease.idleTimeoutMs);
       for (const { lease, idleMs } of stale) {
-        lease.done = true;
-        ts.removeLease(lease);
-        const probe = ts.probe === lease.requestId;
-        if (probe) ts.probe = null;
-        this.applyFailure(ts, now, 'lease_reclaimed', `idle for ${idleMs} ms after ${lease.lastActivityReason}`, undefined, probe);
+        const { acct, probe } = this.release(lease);
+        this.applyFailure(acct, ts, now, 'lease_reclaimed', `idle for ${idleMs} ms after ${lease.lastActivityReason}`, undefined, probe);
         const f = ts.fields;
         f.lastStaleSweepAt = now;
         f.lastStaleSweepIdleMs = idleMs;
@@ -523,6 +574,8 @@ export class PolicyEngine implements PolicyEngineApi {
         f.lastActivityAt = now;
         f.lastActivityReason = 'reclaimed';
         this.writer.markTarget(ts);
+        this.writer.markAccount(acct);
+        this.serve(acct);
         changed = true;
       }
       if (stale.length > 0) this.pump(ts);
@@ -533,6 +586,10 @@ export class PolicyEngine implements PolicyEngineApi {
 
   // ---- manual controls -------------------------------------------------------------------------
 
+  /**
+   * Closes the circuit and clears the hold of every account the target used (the user's word that
+   * the platform is fine again); the learned pace stays. False (and nothing created) for an unknown target.
+   */
   resetTarget(target: Target): boolean {
     // Validates like an admission, but never creates a target: a reset of an unknown client is a no-op.
     const ts = this.knownTarget(target);
@@ -540,18 +597,23 @@ export class PolicyEngine implements PolicyEngineApi {
       PolicyEngine.validateTarget(target);
       return false;
     }
-    const f = ts.fields;
-    recordCircuitSuccess(f);
-    f.backoffUntil = null;
-    f.lastBackoffMs = 0;
-    f.lastActivityAt = this.clock.now();
-    f.lastActivityReason = 'reset';
-    // A probe in flight becomes an ordinary lease: the circuit is closed now.
-    ts.probe = null;
-    for (const p of ts.slotted) p.probe = false;
+    const now = this.clock.now();
+    ts.fields.lastActivityAt = now;
+    ts.fields.lastActivityReason = 'reset';
     this.writer.markTarget(ts);
+    for (const acct of this.accountList) {
+      if (acct.account.platform !== ts.target.platform || !acct.clients.has(ts.target.clientId)) continue;
+      const f = acct.fields;
+      recordCircuitSuccess(f);
+      f.backoffUntil = null;
+      f.lastBackoffMs = 0;
+      // A probe in flight becomes an ordinary lease: the circuit is closed now.
+      acct.probe = null;
+      for (const p of acct.line) p.probe = false;
+      this.writer.markAccount(acct);
+      this.wake(acct);
+    }
     this.notify();
-    this.wake(ts, 'backoff');
     this.pump(ts);
     return true;
   }
@@ -568,10 +630,8 @@ export class PolicyEngine implements PolicyEngineApi {
     this.system = { paused: false, pauseReason: null, pausedAt: null };
     this.writer.markSystem();
     this.notify();
-    for (const ts of this.targetList) {
-      for (const p of [...ts.slotted]) if (p.parked) this.advance(p);
-      this.pump(ts);
-    }
+    for (const acct of this.accountList) this.serve(acct);
+    for (const ts of this.targetList) this.pump(ts);
   }
 
   // ---- errors ----------------------------------------------------------------------------------
@@ -581,25 +641,43 @@ export class PolicyEngine implements PolicyEngineApi {
     return new ConductorError('paused', `dispatch is paused${reason === null ? '' : `: ${reason}`}`, { reason, since: this.system.pausedAt });
   }
 
+  /** A hint to come back in `ms`, spread so callers told at once do not return at once (never earlier than `ms`). */
+  private hint(ms: number): number {
+    return spreadHintMs(ms, this.random);
+  }
+
   private circuitOpenError(retryAfterMs: number): ConductorError {
-    return new ConductorError('circuit_open', `the circuit is open for another ${retryAfterMs} ms`, { retry_after_ms: retryAfterMs });
+    return new ConductorError('circuit_open', `the circuit is open for another ${retryAfterMs} ms`, { retry_after_ms: this.hint(retryAfterMs) });
   }
 
-  /** While the probe is out, the hint is the latest its outcome can be known: when the sweep would reclaim it. */
-  private probeBusyError(ts: TargetState): ConductorError {
-    const lease = ts.lease(ts.probe);
-    const mono = this.clock.monotonic();
-    const idleMs = lease === undefined ? 0 : mono - activityMono(lease, mono, this.clock.now(), this.lastSweepMono);
-    const retryAfterMs = Math.round(reclaimBoundMs(this.config.staleLease, idleMs));
-    return new ConductorError('circuit_half_open_busy', 'the circuit is half-open and its probe is in flight', { retry_after_ms: retryAfterMs });
+  /**
+   * How long the half-open probe is expected to take still: the median of the account's recent
+   * leases less what the probe has run so far (at least a second); before any lease finished, one
+   * gap of the configured window.
+   */
+  private probeRemainingMs(acct: AccountState): number {
+    const typical = acct.typicalDurationMs() ?? ceilingGapMs(acct.window.limit);
+    let running = 0;
+    for (const ts of this.targetList) {
+      const lease = ts.lease(acct.probe);
+      if (lease !== undefined) running = Math.max(0, this.clock.now() - lease.admittedAt);
+    }
+    return Math.max(1_000, Math.round(typical - running));
   }
 
-  private backoffError(retryAfterMs: number): ConductorError {
-    return new ConductorError('backoff_active', `backing off for another ${retryAfterMs} ms, longer than maxWaitMs`, { retry_after_ms: retryAfterMs });
+  /** While the probe is out, the hint is its expected remaining duration (not the stale-lease bound). */
+  private probeBusyError(acct: AccountState): ConductorError {
+    return new ConductorError('circuit_half_open_busy', 'the circuit is half-open and its probe is in flight', { retry_after_ms: this.hint(this.probeRemainingMs(acct)) });
   }
 
-  private rateError(retryAfterMs: number): ConductorError {
-    return new ConductorError('rate_limited', `the platform window frees a slot in ${retryAfterMs} ms, later than maxWaitMs`, { retry_after_ms: retryAfterMs });
+  /** The account holds (backoff, Retry-After, cap) or its window and pace are full past the caller's deadline. */
+  private holdError(acct: AccountState, waitMs: number): ConductorError {
+    const until = acct.fields.backoffUntil;
+    const now = this.clock.now();
+    if (until !== null && until - now >= waitMs) {
+      return new ConductorError('backoff_active', `the account is held for another ${waitMs} ms, longer than maxWaitMs`, { retry_after_ms: this.hint(waitMs) });
+    }
+    return new ConductorError('rate_limited', `the account's window and pace free a slot in ${waitMs} ms, later than maxWaitMs`, { retry_after_ms: this.hint(waitMs) });
   }
 
   // ---- views and persistence -------------------------------------------------------------------
@@ -610,13 +688,7 @@ export class PolicyEngine implements PolicyEngineApi {
       generatedAt: now,
       paused: { paused: this.system.paused, reason: this.system.pauseReason, since: this.system.pausedAt },
       defaults: this.config,
-      platforms: [...this.windows.values()].map((w) => ({
-        platform: w.platform,
-        recentDispatchCount: w.count(now),
-        limit: w.limit.requestsPerMinutePerPlatform,
-        windowMs: w.limit.windowMs,
-        nextSlotAt: w.nextSlotAt(now),
-      })),
+      accounts: this.accountList.map((a) => a.toSnapshot(now)),
       targets: this.targetList.map((ts) => ts.toSnapshot()),
     };
   }
@@ -644,7 +716,7 @@ export class PolicyEngine implements PolicyEngineApi {
   /** Marks the whole state dirty: a failed save is retried as a whole. */
   private markAll(): void {
     for (const ts of this.targetList) this.writer.markTarget(ts);
-    for (const w of this.windows.values()) this.writer.markPlatform(w);
+    for (const a of this.accountList) this.writer.markAccount(a);
     this.writer.markSystem();
   }
 
@@ -656,7 +728,7 @@ export class PolicyEngine implements PolicyEngineApi {
     const now = this.clock.now();
     return {
       targets: this.targetList.map((ts) => ts.toRow(now)),
-      platforms: [...this.windows.values()].map((w) => w.toRow(now)),
+      accounts: this.accountList.map((a) => a.toRow(now)),
       system: this.systemRow(),
     };
   }
@@ -688,20 +760,25 @@ export class PolicyEngine implements PolicyEngineApi {
         if (known.length > 0) inFlight.set(ts, known);
       } else if (!sameFields(ts.fields, fieldsOf(row))) this.writer.markTarget(ts);
     }
-    const seenPlatforms = new Set<string>();
-    for (const row of restored.platforms) {
-      seenPlatforms.add(row.platform);
-      const w = this.windowFor(row.platform);
-      const merged = mergePlatform(w.toRow(now), row);
-      w.replace(merged.dispatches, merged.lastDispatchAt);
-      if (reconciling && merged.dispatches.length !== row.dispatches.length) this.writer.markPlatform(w);
+    const seenAccounts = new Set<string>();
+    for (const row of restored.accounts) {
+      const acct = this.accountFor(row);
+      seenAccounts.add(acct.key);
+      const mine = acct.toRow(now);
+      const merged = mergeAccount(mine, row);
+      acct.window.replace(merged.dispatches, merged.lastDispatchAt);
+      const { version: _v, platform: _p, container: _c, dispatches: _d, lastDispatchAt: _l, pace, clients, updatedAt: _u, ...fields } = merged;
+      acct.fields = fields;
+      acct.pace = pace;
+      for (const c of clients) acct.clients.add(c);
+      if (reconciling && JSON.stringify({ ...merged, updatedAt: 0 }) !== JSON.stringify({ ...row, updatedAt: 0 })) this.writer.markAccount(acct);
     }
     const mine: PersistedSystem = this.systemRow();
     const system = mergeSystem(mine, restored.system) as PersistedSystem;
     this.system = { paused: system.paused, pauseReason: system.pauseReason, pausedAt: system.pausedAt };
     if (reconciling) {
       for (const ts of this.targetList) if (!seenTargets.has(ts.key)) this.writer.markTarget(ts);
-      for (const w of this.windows.values()) if (!seenPlatforms.has(w.platform)) this.writer.markPlatform(w);
+      for (const a of this.accountList) if (!seenAccounts.has(a.key)) this.writer.markAccount(a);
       if (restored.system === null || restored.system.paused !== system.paused) this.writer.markSystem();
     }
     return inFlight;

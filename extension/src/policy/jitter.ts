@@ -20,3 +20,17 @@ export function drawJitterMs(cfg: JitterConfig, random: () => number): number {
   }
   return Math.round(Math.min(cfg.maxMs, Math.max(cfg.minMs, ms)));
 }
+
+/** How far above an honest hint a spread one may land: a tenth, at most a minute. */
+const HINT_SPREAD = 0.1;
+const HINT_SPREAD_MAX_MS = 60_000;
+
+/**
+ * A retry hint de-synchronised: `ms` plus up to a tenth more (at most a minute), drawn uniformly,
+ * so callers refused at the same instant do not all come back at the same instant. Never earlier
+ * than `ms`: coming back early would only be refused again.
+ */
+export function spreadHintMs(ms: number, random: () => number): number {
+  const base = Math.max(0, Math.round(ms));
+  return base + Math.floor(random() * Math.min(HINT_SPREAD_MAX_MS, Math.max(1_000, base * HINT_SPREAD)));
+}

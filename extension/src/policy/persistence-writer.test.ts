@@ -1,24 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import type { AdmittedLease, PersistedPlatform, PersistedSystem, PersistedTarget, PolicyChanges, PolicyPersistence } from '../../../shared/policy-state.js';
+import type { AdmittedLease, PersistedAccount, PersistedSystem, PersistedTarget, PolicyChanges, PolicyPersistence } from '../../../shared/policy-state.js';
 import { PersistenceWriter, type Persistable } from './persistence-writer.js';
 import { FakeClock } from './test-clock.js';
-import { MemoryPersistence, storedPlatform, storedTarget } from './test-persistence.js';
+import { MemoryPersistence, storedAccount, storedTarget } from './test-persistence.js';
 
-const system: PersistedSystem = { version: 1, paused: false, pauseReason: null, pausedAt: null, updatedAt: 0 };
+const system: PersistedSystem = { version: 2, paused: false, pauseReason: null, pausedAt: null, updatedAt: 0 };
 const systemRow = () => system;
 const noMarkAll = (): void => {};
 
-/** A target entry whose row carries its failure count at save time. */
+/** A target entry whose row carries its stale-sweep count at save time. */
 function target(clientId: string): Persistable<PersistedTarget> & { failures: number } {
-  const e = { dirty: false, failures: 0, toRow: (now: number) => storedTarget({ clientId, consecutiveFailures: e.failures, updatedAt: now }) };
+  const e = { dirty: false, failures: 0, toRow: (now: number) => storedTarget({ clientId, staleSweepCount: e.failures, updatedAt: now }) };
   return e;
 }
 
-const platform = (name: string): Persistable<PersistedPlatform> => ({ dirty: false, toRow: (now) => storedPlatform({ platform: name, updatedAt: now }) });
+const account = (name: string): Persistable<PersistedAccount> => ({ dirty: false, toRow: (now) => storedAccount({ platform: name, updatedAt: now }) });
 
-const lease = (requestId: string): AdmittedLease => ({ requestId, target: { clientId: 'agent', platform: 'claude' }, admittedAt: 7, probe: false });
+const lease = (requestId: string): AdmittedLease => ({ requestId, target: { clientId: 'agent', platform: 'claude' }, container: 'firefox-default', admittedAt: 7, probe: false });
 
-const keysOf = (c: PolicyChanges) => ({ targets: c.targets.map((t) => t.clientId), platforms: c.platforms.map((p) => p.platform), system: c.system !== null });
+const keysOf = (c: PolicyChanges) => ({ targets: c.targets.map((t) => t.clientId), accounts: c.accounts.map((a) => a.platform), system: c.system !== null });
 
 describe('PersistenceWriter', () => {
   it('coalesces changes for debounceMs into one save of only the changed rows', async () => {
@@ -29,16 +29,16 @@ describe('PersistenceWriter', () => {
     writer.markTarget(a);
     a.failures += 1;
     writer.markTarget(a);
-    writer.markPlatform(platform('claude'));
+    writer.markAccount(account('claude'));
     await clock.advance(24);
     expect(store.saves).toHaveLength(0);
     await clock.advance(1);
-    expect(store.saves.map(keysOf)).toEqual([{ targets: ['a'], platforms: ['claude'], system: false }]);
+    expect(store.saves.map(keysOf)).toEqual([{ targets: ['a'], accounts: ['claude'], system: false }]);
     // Built at save time: the latest state.
-    expect(store.saves[0]?.targets[0]?.consecutiveFailures).toBe(1);
+    expect(store.saves[0]?.targets[0]?.staleSweepCount).toBe(1);
     writer.markSystem();
     await clock.advance(25);
-    expect(store.saves.map(keysOf)[1]).toEqual({ targets: [], platforms: [], system: true });
+    expect(store.saves.map(keysOf)[1]).toEqual({ targets: [], accounts: [], system: true });
   });
 
   it('flushes at once, and not at all when nothing is dirty', async () => {
@@ -49,7 +49,7 @@ describe('PersistenceWriter', () => {
     expect(store.saves).toHaveLength(0);
     writer.markTarget(target('b'));
     await writer.flush();
-    expect(store.saves.map(keysOf)).toEqual([{ targets: ['b'], platforms: [], system: false }]);
+    expect(store.saves.map(keysOf)).toEqual([{ targets: ['b'], accounts: [], system: false }]);
     await writer.flush();
     expect(store.saves).toHaveLength(1);
   });
@@ -59,7 +59,7 @@ describe('PersistenceWriter', () => {
     const order: string[] = [];
     const releases: (() => void)[] = [];
     const slow: PolicyPersistence = {
-      load: async () => ({ targets: [], platforms: [], system: null }),
+      load: async () => ({ targets: [], system: null }),
       save: (changes) => {
         order.push(`start ${keysOf(changes).targets.join(',')}`);
         return new Promise<void>((resolve) => releases.push(resolve));
@@ -90,11 +90,11 @@ describe('PersistenceWriter', () => {
     const store = new MemoryPersistence();
     const warnings: string[] = [];
     const a = target('a');
-    const claude = platform('claude');
+    const claude = account('claude');
     let writer: PersistenceWriter | null = null;
     const markAll = (): void => {
       writer?.markTarget(a);
-      writer?.markPlatform(claude);
+      writer?.markAccount(claude);
     };
     writer = new PersistenceWriter(store, clock, 25, systemRow, markAll, { warn: (m) => warnings.push(m) });
     store.failWith = new Error('host gone');
@@ -105,7 +105,7 @@ describe('PersistenceWriter', () => {
     await clock.advance(999);
     expect(store.saves).toHaveLength(0);
     await clock.advance(1);
-    expect(store.saves.map(keysOf)).toEqual([{ targets: ['a'], platforms: ['claude'], system: false }]);
+    expect(store.saves.map(keysOf)).toEqual([{ targets: ['a'], accounts: ['claude'], system: false }]);
   });
 
   it('hands an admission to admit() at once and only that: no rows, no timer; a throwing admit is warned about', async () => {
@@ -114,12 +114,12 @@ describe('PersistenceWriter', () => {
     const warnings: string[] = [];
     const writer = new PersistenceWriter(store, clock, 25, systemRow, noMarkAll, { warn: (m) => warnings.push(m) });
     writer.admit(lease('r1'));
-    expect(store.admits).toEqual([{ clientId: 'agent', platform: 'claude', requestId: 'r1', admittedAt: 7, probe: false }]);
+    expect(store.admits).toEqual([{ clientId: 'agent', platform: 'claude', container: 'firefox-default', requestId: 'r1', admittedAt: 7, probe: false }]);
     expect(store.saves).toHaveLength(0);
     expect(clock.pendingTimers).toBe(0);
 
     const broken: PolicyPersistence = {
-      load: async () => ({ targets: [], platforms: [], system: null }),
+      load: async () => ({ targets: [], system: null }),
       save: async () => {},
       admit: () => {
         throw new Error('port closed');
@@ -133,7 +133,7 @@ describe('PersistenceWriter', () => {
   it('turns a save that throws synchronously into a rejection', async () => {
     const clock = new FakeClock();
     const throwing: PolicyPersistence = {
-      load: async () => ({ targets: [], platforms: [], system: null }),
+      load: async () => ({ targets: [], system: null }),
       save: () => {
         throw new Error('sync');
       },

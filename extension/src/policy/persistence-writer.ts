@@ -1,4 +1,4 @@
-import type { AdmittedLease, PersistedPlatform, PersistedSystem, PersistedTarget, PolicyChanges, PolicyPersistence } from '../../../shared/policy-state.js';
+import type { AdmittedLease, PersistedAccount, PersistedSystem, PersistedTarget, PolicyChanges, PolicyPersistence } from '../../../shared/policy-state.js';
 import type { PolicyClock, PolicyLog } from './types.js';
 
 /** An entry the writer can save: flagged dirty at most once between saves, its row built at save time. */
@@ -30,7 +30,7 @@ const noop = (): void => {};
 const RETRY_MS = 1_000;
 
 /**
- * Incremental persistence: remembers which targets and platforms changed and saves only their
+ * Incremental persistence: remembers which targets and accounts changed and saves only their
  * rows, built fresh at save time. Changes are coalesced for `debounceMs`; `flush()` saves at once;
  * an admission is written ahead on its own, as one small record (`admit()`). Every save and admit
  * is handed to the persistence synchronously, in the order the changes happened (the persistence
@@ -44,7 +44,7 @@ const RETRY_MS = 1_000;
  */
 export class PersistenceWriter {
   private targets: Persistable<PersistedTarget>[] = [];
-  private platforms: Persistable<PersistedPlatform>[] = [];
+  private accounts: Persistable<PersistedAccount>[] = [];
   private system = false;
   private timer: unknown = null;
   /** Saves handed off and not settled yet, and the latest of them. */
@@ -58,7 +58,7 @@ export class PersistenceWriter {
     /** Coalescing delay; a new value applies from the next change on. */
     public debounceMs: number,
     private readonly systemRow: () => PersistedSystem,
-    /** Marks every target, platform and the system dirty (after a failed save). */
+    /** Marks every target, account and the system dirty (after a failed save). */
     private readonly markAll: () => void,
     private readonly log: PolicyLog | undefined,
   ) {}
@@ -71,10 +71,10 @@ export class PersistenceWriter {
     if (this.timer === null) this.schedule(this.debounceMs);
   }
 
-  markPlatform(entry: Persistable<PersistedPlatform>): void {
+  markAccount(entry: Persistable<PersistedAccount>): void {
     if (!entry.dirty) {
       entry.dirty = true;
-      this.platforms.push(entry);
+      this.accounts.push(entry);
     }
     if (this.timer === null) this.schedule(this.debounceMs);
   }
@@ -85,7 +85,7 @@ export class PersistenceWriter {
   }
 
   private get dirty(): boolean {
-    return this.targets.length > 0 || this.platforms.length > 0 || this.system;
+    return this.targets.length > 0 || this.accounts.length > 0 || this.system;
   }
 
   private schedule(ms: number): void {
@@ -124,7 +124,7 @@ export class PersistenceWriter {
     const changes: PolicyChanges = {
       targets: takeRows(this.targets, now),
       deletedTargets: NO_DELETIONS,
-      platforms: takeRows(this.platforms, now),
+      accounts: takeRows(this.accounts, now),
       system: system ? this.systemRow() : null,
     };
     let save: Promise<void>;

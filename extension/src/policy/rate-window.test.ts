@@ -6,7 +6,7 @@ const limit = (requestsPerMinutePerPlatform: number, minSpacingMs = 0, windowMs 
 
 describe('RateWindow', () => {
   it('frees a slot when the oldest dispatch leaves the window', () => {
-    const w = new RateWindow('claude', limit(2));
+    const w = new RateWindow(limit(2));
     expect(w.nextSlotAt(0)).toBeNull();
     w.record(0);
     w.record(100);
@@ -19,30 +19,21 @@ describe('RateWindow', () => {
   });
 
   it('counts several expirations when over the limit (e.g. after a merge)', () => {
-    const w = new RateWindow('claude', limit(2));
+    const w = new RateWindow(limit(2));
     for (const t of [10, 20, 30, 40]) w.record(t);
     // 4 in the window, limit 2: three must leave, the third oldest at 30.
     expect(w.nextSlotAt(50)).toBe(1030);
   });
 
   it('enforces the minimum spacing after the latest dispatch', () => {
-    const w = new RateWindow('claude', limit(10, 3000));
+    const w = new RateWindow(limit(10, 3000));
     w.record(500);
     expect(w.nextSlotAt(600)).toBe(3500);
     expect(w.nextSlotAt(3500)).toBeNull();
   });
 
-  it('counts reservations against the limit and the spacing until released', () => {
-    const w = new RateWindow('claude', limit(1, 200));
-    w.reserve(700);
-    expect(w.count(0)).toBe(1);
-    expect(w.nextSlotAt(0)).toBe(1700);
-    w.release(700);
-    expect(w.nextSlotAt(0)).toBeNull();
-  });
-
   it('keeps out-of-order records sorted and knows what it holds', () => {
-    const w = new RateWindow('claude', limit(5));
+    const w = new RateWindow(limit(5));
     w.record(300);
     w.record(100);
     w.record(200);
@@ -53,7 +44,7 @@ describe('RateWindow', () => {
   });
 
   it('stays correct across compaction of a long history', () => {
-    const w = new RateWindow('claude', limit(600, 0, 1000));
+    const w = new RateWindow(limit(600, 0, 1000));
     for (let t = 0; t < 5000; t += 5) {
       expect(w.nextSlotAt(t)).toBeNull();
       w.record(t);
@@ -63,7 +54,7 @@ describe('RateWindow', () => {
   });
 
   it('replaces its history with a merged copy', () => {
-    const w = new RateWindow('claude', limit(2));
+    const w = new RateWindow(limit(2));
     w.record(1);
     w.replace([10, 20], 20);
     expect(w.dispatches(30)).toEqual([10, 20]);

@@ -1,5 +1,4 @@
 import type { PolicyConfig } from '../../../shared/policy-config.js';
-import { POLICY_STATE_VERSION, type PersistedPlatform } from '../../../shared/policy-state.js';
 
 /** The resolved rate limit of one platform (the global one with its per-platform override applied). */
 export type RateLimit = PolicyConfig['rateLimit'];
@@ -11,21 +10,19 @@ export function rateLimitFor(cfg: PolicyConfig, platform: string): RateLimit {
 }
 
 /**
- * One platform's sliding window: the epoch-ms times of the dispatches still inside it, oldest
- * first, plus the dispatches reserved for callers sleeping their jitter (they count too, so two
- * callers cannot both take the last slot), and the minimum spacing between dispatches.
+ * One account's sliding window (the configured ceiling): the epoch-ms times of the dispatches
+ * still inside it, oldest first, and the minimum spacing between dispatches. Only the first
+ * caller in the account's line may dispatch next, so no slot needs reserving while it sleeps.
  */
 export class RateWindow {
   /** Dispatch times, ascending; entries before `head` have expired. */
   private times: number[] = [];
   private head = 0;
-  private readonly reserved: number[] = [];
   lastDispatchAt: number | null = null;
   /** Changed since the last save (the persistence writer's flag). */
   dirty = false;
 
   constructor(
-    readonly platform: string,
     /** Replaced when the config changes; the recorded dispatches stay. */
     public limit: RateLimit,
   ) {}
@@ -43,10 +40,10 @@ export class RateWindow {
     this.head = head;
   }
 
-  /** Dispatches (made and reserved) inside the window at `now`. */
+  /** Dispatches inside the window at `now`. */
   count(now: number): number {
     this.prune(now);
-    return this.times.length - this.head + this.reserved.length;
+    return this.times.length - this.head;
   }
 
   /** When the next dispatch may go out: null if now, else the epoch ms the window and spacing allow it. */
@@ -55,20 +52,13 @@ export class RateWindow {
     let at = now;
     if (n >= this.limit.requestsPerMinutePerPlatform) {
       // The window frees up when enough of its oldest entries expire: the (n - limit)-th oldest.
-      const all = this.reserved.length === 0 ? this.times.slice(this.head) : [...this.times.slice(this.head), ...this.reserved].sort((a, b) => a - b);
-      at = (all[n - this.limit.requestsPerMinutePerPlatform] as number) + this.limit.windowMs;
+      at = (this.times[this.head + n - this.limit.requestsPerMinutePerPlatform] as number) + this.limit.windowMs;
     }
     if (this.limit.minSpacingMs > 0) {
-      const last = this.latest();
+      const last = this.lastDispatchAt;
       if (last !== null) at = Math.max(at, last + this.limit.minSpacingMs);
     }
     return at > now ? at : null;
-  }
-
-  private latest(): number | null {
-    let last = this.lastDispatchAt;
-    for (const r of this.reserved) if (last === null || r > last) last = r;
-    return last;
   }
 
   /** Records a dispatch at `at` (kept sorted; restored and merged entries may arrive out of order). */
@@ -81,7 +71,7 @@ export class RateWindow {
     if (this.lastDispatchAt === null || at > this.lastDispatchAt) this.lastDispatchAt = at;
   }
 
-  /** Replaces the recorded dispatches (ascending) by a merged copy; reservations stay. */
+  /** Replaces the recorded dispatches (ascending) by a merged copy. */
   replace(dispatches: readonly number[], lastDispatchAt: number | null): void {
     this.times = [...dispatches];
     this.head = 0;
@@ -93,25 +83,9 @@ export class RateWindow {
     return this.times.indexOf(at, this.head) !== -1;
   }
 
-  /** Holds a slot for a dispatch planned at `at`, while its caller sleeps its jitter. */
-  reserve(at: number): void {
-    this.reserved.push(at);
-  }
-
-  /** Gives a reserved slot back. */
-  release(at: number): void {
-    const i = this.reserved.indexOf(at);
-    if (i !== -1) this.reserved.splice(i, 1);
-  }
-
   /** The recorded dispatches still inside the window, oldest first (what is persisted). */
   dispatches(now: number): number[] {
     this.prune(now);
     return this.times.slice(this.head);
-  }
-
-  /** The persisted form at `now`. */
-  toRow(now: number): PersistedPlatform {
-    return { version: POLICY_STATE_VERSION, platform: this.platform, dispatches: this.dispatches(now), lastDispatchAt: this.lastDispatchAt, updatedAt: now };
   }
 }

@@ -1,4 +1,4 @@
-import type { CircuitState, PersistedPlatform, PersistedSystem, PersistedTarget } from '../../../shared/policy-state.js';
+import { MAX_CLIENTS, type CircuitState, type PaceState, type PersistedAccount, type PersistedSystem, type PersistedTarget } from '../../../shared/policy-state.js';
 
 const STRICTNESS: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
 
@@ -10,12 +10,10 @@ export function laterOf(a: number | null, b: number | null): number | null {
 }
 
 /**
- * Merges two copies of one target's state, the stricter value winning: the stricter circuit with the
- * later retry time, later deadlines, more failures and trips, the newer of each "last …" record,
- * and the union of in-flight leases.
+ * Merges two copies of one target's state: the newer of each "last …" record and the union of
+ * in-flight leases.
  */
 export function mergeTarget(a: PersistedTarget, b: PersistedTarget): PersistedTarget {
-  const circuitState = STRICTNESS[a.circuitState] >= STRICTNESS[b.circuitState] ? a.circuitState : b.circuitState;
   const activity = (b.lastActivityAt ?? -1) > (a.lastActivityAt ?? -1) ? b : a;
   const sweep = (b.lastStaleSweepAt ?? -1) > (a.lastStaleSweepAt ?? -1) ? b : a;
   const error = (b.lastError?.at ?? -1) > (a.lastError?.at ?? -1) ? b : a;
@@ -25,12 +23,6 @@ export function mergeTarget(a: PersistedTarget, b: PersistedTarget): PersistedTa
     version: a.version,
     clientId: a.clientId,
     platform: a.platform,
-    circuitState,
-    consecutiveFailures: Math.max(a.consecutiveFailures, b.consecutiveFailures),
-    trips: Math.max(a.trips, b.trips),
-    circuitRetryAt: circuitState === 'closed' ? null : laterOf(a.circuitRetryAt, b.circuitRetryAt),
-    backoffUntil: laterOf(a.backoffUntil, b.backoffUntil),
-    lastBackoffMs: Math.max(a.lastBackoffMs, b.lastBackoffMs),
     lastError: error.lastError,
     lastSuccessAt: laterOf(a.lastSuccessAt, b.lastSuccessAt),
     lastFailureAt: laterOf(a.lastFailureAt, b.lastFailureAt),
@@ -46,17 +38,14 @@ export function mergeTarget(a: PersistedTarget, b: PersistedTarget): PersistedTa
   };
 }
 
-/**
- * Merges two copies of one platform's window: the union of their dispatches as multisets (the same
- * dispatch seen by both copies counts once; two dispatches in the same ms both count).
- */
-export function mergePlatform(a: PersistedPlatform, b: PersistedPlatform): PersistedPlatform {
+/** The union of two ascending dispatch lists as multisets (the same dispatch seen by both counts once; two in the same ms both count). */
+function mergeDispatches(a: readonly number[], b: readonly number[]): number[] {
   const dispatches: number[] = [];
   let i = 0;
   let j = 0;
-  while (i < a.dispatches.length || j < b.dispatches.length) {
-    const x = a.dispatches[i];
-    const y = b.dispatches[j];
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
     if (y === undefined || (x !== undefined && x < y)) {
       dispatches.push(x as number);
       i++;
@@ -69,11 +58,40 @@ export function mergePlatform(a: PersistedPlatform, b: PersistedPlatform): Persi
       j++;
     }
   }
+  return dispatches.slice(-10_000);
+}
+
+/** The stricter of two learned paces: the slower gap (a learned one beats none), on a tie the later cut. */
+function stricterPace(a: PaceState, b: PaceState): PaceState {
+  const ga = a.intervalMs ?? 0;
+  const gb = b.intervalMs ?? 0;
+  if (ga !== gb) return ga > gb ? a : b;
+  return (b.lastCutAt ?? -1) > (a.lastCutAt ?? -1) ? b : a;
+}
+
+/**
+ * Merges two copies of one account's state, the stricter value winning: the union of the window's
+ * dispatches, the stricter circuit with the later retry time, later holds, more failures and
+ * trips, the newer last error, the slower learned pace, the union of its clients.
+ */
+export function mergeAccount(a: PersistedAccount, b: PersistedAccount): PersistedAccount {
+  const circuitState = STRICTNESS[a.circuitState] >= STRICTNESS[b.circuitState] ? a.circuitState : b.circuitState;
+  const error = (b.lastError?.at ?? -1) > (a.lastError?.at ?? -1) ? b : a;
   return {
     version: a.version,
     platform: a.platform,
-    dispatches: dispatches.slice(-10_000),
+    container: a.container,
+    dispatches: mergeDispatches(a.dispatches, b.dispatches),
     lastDispatchAt: laterOf(a.lastDispatchAt, b.lastDispatchAt),
+    circuitState,
+    consecutiveFailures: Math.max(a.consecutiveFailures, b.consecutiveFailures),
+    trips: Math.max(a.trips, b.trips),
+    circuitRetryAt: circuitState === 'closed' ? null : laterOf(a.circuitRetryAt, b.circuitRetryAt),
+    backoffUntil: laterOf(a.backoffUntil, b.backoffUntil),
+    lastBackoffMs: Math.max(a.lastBackoffMs, b.lastBackoffMs),
+    lastError: error.lastError,
+    pace: { ...stricterPace(a.pace, b.pace) },
+    clients: [...new Set([...a.clients, ...b.clients])].slice(-MAX_CLIENTS),
     updatedAt: Math.max(a.updatedAt, b.updatedAt),
   };
 }

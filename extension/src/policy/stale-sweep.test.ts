@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activityMono, findStale, reclaimBoundMs, StaleSweeper } from './stale-sweep.js';
+import { activityMono, findStale, StaleSweeper } from './stale-sweep.js';
 import { FakeClock } from './test-clock.js';
 
 describe('findStale', () => {
@@ -34,15 +34,6 @@ describe('activityMono', () => {
 
   it('keeps a stamp once made', () => {
     expect(activityMono({ done: false, lastActivityAt: 0, lastActivityMono: 123 }, 5_000, 10_000, 0)).toBe(123);
-  });
-});
-
-describe('reclaimBoundMs', () => {
-  it('is the rest of the idle allowance plus one sweep interval', () => {
-    const cfg = { idleTimeoutMs: 60_000, sweepIntervalMs: 10_000 };
-    expect(reclaimBoundMs(cfg, 0)).toBe(70_000);
-    expect(reclaimBoundMs(cfg, 55_000)).toBe(15_000);
-    expect(reclaimBoundMs(cfg, 90_000)).toBe(10_000);
   });
 });
 

@@ -39,14 +39,6 @@ export function findStale<L extends SweepableLease>(leases: Iterable<L>, nowMono
   return stale;
 }
 
-/**
- * The latest a lease idle for `idleMs` can still hold its slot: the rest of its idle allowance plus
- * one sweep interval (the sweep may run that late). Used as the retry hint while a probe is out.
- */
-export function reclaimBoundMs(cfg: StaleLeaseConfig, idleMs: number): number {
-  return Math.max(0, cfg.idleTimeoutMs - idleMs) + cfg.sweepIntervalMs;
-}
-
 /** Runs `sweep` every `sweepIntervalMs` until stopped. */
 export class StaleSweeper {
   private timer: unknown = null;

@@ -3,7 +3,7 @@ import { freshFields, POLICY_STATE_VERSION, type PersistedLease, type PersistedT
 import type { Target } from '../../../shared/platforms.js';
 import type { TargetSnapshot } from '../../../shared/status.js';
 import { LeaseQueue, type Waiter } from './lease-queue.js';
-import type { RateWindow } from './rate-window.js';
+import type { AccountState } from './account-state.js';
 import type { Lease, LeaseOutcome } from './types.js';
 
 /** The engine side of a lease: what `touch()` and `complete()` call back into. */
@@ -30,11 +30,14 @@ export class EngineLease implements Lease {
   constructor(
     readonly requestId: string,
     readonly target: Target,
+    /** The container (account) it goes out through. */
+    readonly container: string,
     readonly admittedAt: number,
     /** Whether it was admitted as the half-open probe (a reset later makes it an ordinary lease). */
     readonly probe: boolean,
     private readonly delays: StageDelays,
     readonly state: TargetState,
+    readonly account: AccountState,
     private readonly owner: LeaseOwner,
   ) {}
 
@@ -60,7 +63,7 @@ export class EngineLease implements Lease {
 
 /** A live lease as its in-flight entry (module-level: no closure per save). */
 function persistedLease(l: EngineLease): PersistedLease {
-  return { requestId: l.requestId, admittedAt: l.admittedAt, lastActivityAt: l.lastActivityAt, probe: l.state.probe === l.requestId };
+  return { requestId: l.requestId, container: l.container, admittedAt: l.admittedAt, lastActivityAt: l.lastActivityAt, probe: l.account.probe === l.requestId };
 }
 
 /** A caller on its way to a lease, with what each stage has cost it so far. */
@@ -68,16 +71,17 @@ export interface PendingAdmission {
   readonly waiter: Waiter<Lease>;
   readonly requestId: string;
   readonly state: TargetState;
+  readonly account: AccountState;
+  /** Arrival order: the account serves its line by it. */
+  readonly seq: number;
   readonly startMono: number;
-  /** Epoch ms after which a wait is refused (maxWaitMs), or null. */
-  readonly deadline: number | null;
+  /** Epoch ms after which a wait is refused: the caller's maxWaitMs, or the configured default. */
+  readonly deadline: number;
   /** Holds one of the target's concurrency slots. */
   slotted: boolean;
   probe: boolean;
   jitterDone: boolean;
-  /** The dispatch time reserved in the platform window while sleeping the jitter. */
-  reservedAt: number | null;
-  /** Waiting on pause (resume wakes it). */
+  /** Waiting on pause or on a busy probe (resume or the probe's outcome wakes it). */
   parked: boolean;
   /** The stage being slept and since when (monotonic), to account the time when it ends. */
   sleepKind: 'backoff' | 'rate' | 'jitter' | null;
@@ -93,7 +97,7 @@ export function fieldsOf(row: PersistedTarget): TargetFields {
   return fields;
 }
 
-/** One target's live state: its persisted fields plus leases, waiters and the probe. */
+/** One target's live state (one client id on one platform): its FIFO slot and queue, and what it last saw. */
 export class TargetState {
   readonly target: Target;
   fields: TargetFields = freshFields();
@@ -101,12 +105,8 @@ export class TargetState {
   readonly leases: EngineLease[] = [];
   /** Callers waiting for a concurrency slot, FIFO. */
   readonly queue = new LeaseQueue<PendingAdmission>();
-  /** Callers holding a slot, sleeping a stage or parked by pause. */
+  /** Callers holding a slot, in their account's line. */
   readonly slotted = new Set<PendingAdmission>();
-  /** The platform's sliding window (shared by every target of the platform). */
-  readonly window: RateWindow;
-  /** The request id of the half-open probe (pending or leased), if any. */
-  probe: string | null = null;
   /** Leases found in flight at restore (outcome unknown). */
   interrupted = 0;
   pumping = false;
@@ -116,10 +116,8 @@ export class TargetState {
   constructor(
     readonly key: string,
     target: Target,
-    window: RateWindow,
   ) {
     this.target = { clientId: target.clientId, platform: target.platform };
-    this.window = window;
   }
 
   /** Slots in use: leases plus callers admitted past the concurrency stage. */
@@ -184,11 +182,10 @@ export class TargetState {
 
   /** The live view for the popup and the status API. */
   toSnapshot(): TargetSnapshot {
-    const { lastBackoffMs: _internal, ...fields } = this.fields;
     return {
       clientId: this.target.clientId,
       platform: this.target.platform,
-      ...fields,
+      ...this.fields,
       ...this.lastActivity(),
       inFlight: this.leases.length,
       waiting: this.queue.length + this.slotted.size,

@@ -1,9 +1,20 @@
+import type { ConductorError } from '../../../shared/errors.js';
 import type { PolicyClock } from './types.js';
 
 interface FakeTimer {
   at: number;
   seq: number;
   fn: () => void;
+}
+
+/** Follows a promise without awaiting it (and without leaving a rejection unhandled). */
+export function track<T>(p: Promise<T>) {
+  const r: { done: boolean; value?: T; error?: ConductorError } = { done: false };
+  p.then(
+    (value) => Object.assign(r, { done: true, value }),
+    (error: ConductorError) => Object.assign(r, { done: true, error }),
+  );
+  return r;
 }
 
 /** Lets every pending promise callback run (enough turns for the engine's short chains). */

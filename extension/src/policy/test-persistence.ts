@@ -1,21 +1,24 @@
 import {
   admissionOf,
   applyAdmission,
+  freshAccount,
   freshFields,
   POLICY_STATE_VERSION,
   type AdmittedLease,
   type LoadedPolicyState,
-  type PersistedPlatform,
+  type PersistedAccount,
   type PersistedTarget,
   type PolicyAdmission,
   type PolicyChanges,
   type PolicyPersistence,
 } from '../../../shared/policy-state.js';
-import { targetKey } from '../../../shared/platforms.js';
+import { accountKey, DEFAULT_CONTAINER, targetKey } from '../../../shared/platforms.js';
 
 /** The rows a MemoryPersistence holds; shared by re-opened copies, like a file on disk. */
 export interface MemoryRows {
   targets: Map<string, unknown>;
+  accounts: Map<string, unknown>;
+  /** Version-1 platform rows (as an older add-on left them). */
   platforms: Map<string, unknown>;
   system: { value: unknown };
 }
@@ -31,10 +34,10 @@ export class MemoryPersistence implements PolicyPersistence {
   /** When set, save() rejects with it and admit() is lost (the rows stay as they were). */
   failWith: Error | null = null;
 
-  constructor(readonly rows: MemoryRows = { targets: new Map(), platforms: new Map(), system: { value: null } }) {}
+  constructor(readonly rows: MemoryRows = { targets: new Map(), accounts: new Map(), platforms: new Map(), system: { value: null } }) {}
 
   async load(): Promise<LoadedPolicyState> {
-    return structuredClone({ targets: [...this.rows.targets.values()], platforms: [...this.rows.platforms.values()], system: this.rows.system.value ?? null });
+    return structuredClone({ targets: [...this.rows.targets.values()], accounts: [...this.rows.accounts.values()], platforms: [...this.rows.platforms.values()], system: this.rows.system.value ?? null });
   }
 
   async save(changes: PolicyChanges): Promise<void> {
@@ -43,7 +46,7 @@ export class MemoryPersistence implements PolicyPersistence {
     this.saves.push(copy);
     for (const t of copy.targets) this.rows.targets.set(targetKey(t), t);
     for (const t of copy.deletedTargets) this.rows.targets.delete(targetKey(t));
-    for (const p of copy.platforms) this.rows.platforms.set(p.platform, p);
+    for (const a of copy.accounts) this.rows.accounts.set(accountKey(a), a);
     if (copy.system !== null) this.rows.system.value = copy.system;
   }
 
@@ -53,13 +56,13 @@ export class MemoryPersistence implements PolicyPersistence {
     const a = admissionOf(lease);
     this.admits.push(a);
     const key = targetKey(a);
-    const { target, platform } = applyAdmission(this.rows.targets.get(key), this.rows.platforms.get(a.platform), a);
+    const { target, account } = applyAdmission(this.rows.targets.get(key), this.rows.accounts.get(accountKey(a)), a);
     this.rows.targets.set(key, target);
-    this.rows.platforms.set(a.platform, platform);
+    this.rows.accounts.set(accountKey(a), account);
   }
 
   /** Stores a raw entry as is (e.g. corrupt) under `key`. */
-  putRaw(kind: 'targets' | 'platforms', key: string, value: unknown): void {
+  putRaw(kind: 'targets' | 'accounts' | 'platforms', key: string, value: unknown): void {
     this.rows[kind].set(key, value);
   }
 
@@ -74,7 +77,7 @@ export function storedTarget(over: Partial<PersistedTarget> = {}): PersistedTarg
   return { version: POLICY_STATE_VERSION, clientId: 'agent', platform: 'claude', ...freshFields(), inFlight: [], updatedAt: 0, ...over };
 }
 
-/** A valid stored platform row with `over` applied. */
-export function storedPlatform(over: Partial<PersistedPlatform> = {}): PersistedPlatform {
-  return { version: POLICY_STATE_VERSION, platform: 'claude', dispatches: [], lastDispatchAt: null, updatedAt: 0, ...over };
+/** A valid stored account row (claude, default container) with `over` applied. */
+export function storedAccount(over: Partial<PersistedAccount> = {}): PersistedAccount {
+  return { ...freshAccount({ platform: 'claude', container: DEFAULT_CONTAINER }, 0), ...over };
 }

@@ -29,7 +29,12 @@ export interface PolicyEngineOptions {
 }
 
 export interface BeginOptions {
-  /** Reject at once (rate_limited / backoff_active + retry_after_ms) rather than wait longer than this. */
+  /** The Firefox container (cookie store) whose session the request uses: with the platform, its account. Default `firefox-default`. */
+  container?: string;
+  /**
+   * The caller's deadline: reject at once (rate_limited / backoff_active + retry_after_ms) rather
+   * than wait longer than this, and waiter_timeout when it passes. Null: the configured default.
+   */
   maxWaitMs?: number | null;
   /** Aborting leaves the queue at once with `cancelled`. */
   signal?: AbortSignal;
@@ -41,7 +46,7 @@ export interface LeaseOutcome {
   /** An error code from shared/errors.ts (upstream_429, upstream_5xx, auth_required, network_error, …). */
   code?: string;
   httpStatus?: number;
-  /** From a parsed Retry-After; beats a shorter backoff. */
+  /** From a parsed Retry-After or a usage cap's reset time; beats a shorter backoff. */
   retryAfterMs?: number;
   message?: string;
 }
@@ -63,6 +68,7 @@ export interface Lease {
 export interface InterruptedLease {
   requestId: string;
   target: Target;
+  container: string;
   admittedAt: number;
 }
 
@@ -72,7 +78,7 @@ export interface PolicyEngineApi {
   initialize(): Promise<{ interrupted: InterruptedLease[] }>;
   /** Resolves to a lease once every policy stage allows it, or rejects with a ConductorError. */
   beginRequest(target: Target, requestId: string, options?: BeginOptions): Promise<Lease>;
-  /** Closes the circuit and clears backoff of one target; false (and nothing created) when the target is unknown. */
+  /** Closes the circuit and clears the hold of the accounts a target used; false (and nothing created) when the target is unknown. */
   resetTarget(target: Target): boolean;
   /** Stops all admission until resume(); waiters keep waiting (or time out). */
   pause(reason: string): void;

@@ -1,6 +1,6 @@
 // Pure rendering of the popup: a BrowserStatus and the time in, a DOM tree out. Every piece of
 // data goes in through textContent or an attribute, never through innerHTML.
-import type { PlatformSnapshot, TargetSnapshot, BrowserStatus, HostLink } from '../../../shared/status.js';
+import { describePace, type AccountSnapshot, type TargetSnapshot, type BrowserStatus, type HostLink } from '../../../shared/status.js';
 import type { Target } from '../../../shared/platforms.js';
 import { circuitWords, errorAdvice, formatAgo, formatCountdown, hostReasonHint, plural } from './format.js';
 
@@ -81,8 +81,7 @@ export function renderPopup(doc: Document, view: PopupView, now: number, handler
     warning.setAttribute('role', 'alert');
     main.append(warning);
   }
-  main.append(platformsSection(doc, status, now));
-  main.append(targetsSection(doc, status.targets, now, handlers));
+  main.append(accountsSection(doc, status, now, handlers));
   if (status.droppedMessages > 0) {
     main.append(el(doc, 'p', 'dropped', `${plural(status.droppedMessages, 'message')} from pages or popups dropped (failed validation or sender check)`));
   }
@@ -139,81 +138,73 @@ function hostSection(doc: Document, host: HostLink, now: number): HTMLElement {
   return section;
 }
 
-function platformsSection(doc: Document, status: BrowserStatus, now: number): HTMLElement {
-  const section = el(doc, 'section', 'platforms', el(doc, 'h2', null, 'Platforms'));
-  const names = [...new Set([...status.platforms.map((p) => p.platform), ...status.tabs.map((t) => t.platform)])];
-  if (names.length === 0) {
-    section.append(el(doc, 'p', 'empty', 'No platforms configured.'));
+/** One section per account (platform + container): its window, circuit, hold and pace, and the targets (client ids) under it. */
+function accountsSection(doc: Document, status: BrowserStatus, now: number, handlers: PopupHandlers): HTMLElement {
+  const section = el(doc, 'section', 'accounts', el(doc, 'h2', null, 'Accounts'));
+  for (const t of status.tabs) {
+    section.append(el(doc, 'p', 'tabs-line', `${t.platform}: ${t.tabs === 0 ? 'no tab open' : plural(t.tabs, 'tab')}${t.containers.length > 0 ? ` in ${t.containers.join(', ')}` : ''}`));
+  }
+  if (status.accounts.length === 0) {
+    section.append(el(doc, 'p', 'empty', 'No requests yet: each account (platform and container) appears here after its first request.'));
     return section;
   }
-  const list = el(doc, 'ul', 'platform-list');
-  for (const name of names) {
-    const snapshot = status.platforms.find((p) => p.platform === name);
-    const tabs = status.tabs.find((t) => t.platform === name)?.tabs ?? 0;
-    list.append(platformRow(doc, name, snapshot, tabs, now));
+  const list = el(doc, 'ul', 'account-list');
+  for (const a of status.accounts) {
+    const targets = status.targets.filter((t) => t.platform === a.platform && a.clients.includes(t.clientId));
+    list.append(accountRow(doc, a, targets, now, handlers));
   }
   section.append(list);
   return section;
 }
 
-function platformRow(doc: Document, name: string, snapshot: PlatformSnapshot | undefined, tabs: number, now: number): HTMLLIElement {
-  const row = el(doc, 'li', 'platform');
-  row.dataset['platform'] = name;
-  const head = el(doc, 'div', 'row-head', el(doc, 'span', 'name', name), ' ', el(doc, 'span', tabs === 0 ? 'tabs tabs--none' : 'tabs', tabs === 0 ? 'no tab open' : plural(tabs, 'tab')));
+function accountRow(doc: Document, a: AccountSnapshot, targets: TargetSnapshot[], now: number, handlers: PopupHandlers): HTMLLIElement {
+  const words = circuitWords(a.circuitState);
+  const row = el(doc, 'li', `account account--${words}`);
+  row.dataset['account'] = `${a.platform}/${a.container}`;
+  const badge = el(doc, 'span', `badge badge--${words}`, words);
+  const head = el(doc, 'div', 'row-head', el(doc, 'span', 'name', `${a.platform} · ${a.container}`), ' ', badge);
+  if (a.circuitState !== 'closed' && a.circuitRetryAt !== null) head.append(' ', countdown(doc, 'retry', 'retry in', a.circuitRetryAt, now, 'retry due'));
   row.append(head);
-  if (snapshot !== undefined) {
-    const used = snapshot.recentDispatchCount;
-    const bar = el(doc, 'span', 'bar');
-    const fill = el(doc, 'span', used >= snapshot.limit ? 'bar-fill bar-fill--full' : 'bar-fill');
-    fill.style.width = `${Math.min(100, Math.round((used / snapshot.limit) * 100))}%`;
-    bar.append(fill);
-    bar.setAttribute('role', 'meter');
-    bar.setAttribute('aria-valuemin', '0');
-    bar.setAttribute('aria-valuemax', String(snapshot.limit));
-    bar.setAttribute('aria-valuenow', String(used));
-    bar.setAttribute('aria-label', `${name} window usage`);
-    const slot = snapshot.nextSlotAt !== null && snapshot.nextSlotAt > now ? countdown(doc, 'slot', 'next slot in', snapshot.nextSlotAt, now, 'slot free') : el(doc, 'span', 'slot', 'slot free');
-    row.append(el(doc, 'div', 'usage', bar, ' ', el(doc, 'span', 'count', `${used} / ${snapshot.limit}`), ' · ', slot));
+
+  const used = a.recentDispatchCount;
+  const bar = el(doc, 'span', 'bar');
+  const fill = el(doc, 'span', used >= a.limit ? 'bar-fill bar-fill--full' : 'bar-fill');
+  fill.style.width = `${Math.min(100, Math.round((used / a.limit) * 100))}%`;
+  bar.append(fill);
+  bar.setAttribute('role', 'meter');
+  bar.setAttribute('aria-valuemin', '0');
+  bar.setAttribute('aria-valuemax', String(a.limit));
+  bar.setAttribute('aria-valuenow', String(used));
+  bar.setAttribute('aria-label', `${a.platform} ${a.container} window usage`);
+  const slot = a.nextSlotAt !== null && a.nextSlotAt > now ? countdown(doc, 'slot', 'next slot in', a.nextSlotAt, now, 'slot free') : el(doc, 'span', 'slot', 'slot free');
+  row.append(el(doc, 'div', 'usage', bar, ' ', el(doc, 'span', 'count', `${used} / ${a.limit}`), ' · ', slot));
+  row.append(el(doc, 'div', 'pace', describePace(a.pace, now)));
+
+  const stats = el(doc, 'div', 'stats', plural(a.consecutiveFailures, 'failure'), ' · ');
+  if (a.backoffUntil !== null && a.backoffUntil > now) stats.append(countdown(doc, 'backoff', 'held', a.backoffUntil, now, 'no hold'));
+  else stats.append('no hold');
+  stats.append(` · ${a.inFlight} in flight · ${a.waiting} waiting`);
+  row.append(stats);
+  if (a.lastError !== null) {
+    const advice = errorAdvice(a.lastError.code, a.platform);
+    row.append(el(doc, 'div', 'last-error', el(doc, 'span', 'code', a.lastError.code), ': ', el(doc, 'span', 'message', a.lastError.message), ' · ', ago(doc, a.lastError.at, now)));
+    if (advice !== null) row.append(el(doc, 'div', 'advice', advice));
+  }
+  if (targets.length > 0) {
+    const list = el(doc, 'ul', 'target-list');
+    for (const t of targets) list.append(targetRow(doc, t, now, handlers));
+    row.append(list);
   }
   return row;
 }
 
-function targetsSection(doc: Document, targets: TargetSnapshot[], now: number, handlers: PopupHandlers): HTMLElement {
-  const section = el(doc, 'section', 'targets', el(doc, 'h2', null, 'Circuits'));
-  if (targets.length === 0) {
-    section.append(el(doc, 'p', 'empty', 'No requests yet: each client appears here after its first request.'));
-    return section;
-  }
-  const list = el(doc, 'ul', 'target-list');
-  for (const t of targets) list.append(targetRow(doc, t, now, handlers));
-  section.append(list);
-  return section;
-}
-
 function targetRow(doc: Document, t: TargetSnapshot, now: number, handlers: PopupHandlers): HTMLLIElement {
-  const words = circuitWords(t.circuitState);
-  const row = el(doc, 'li', `target target--${words}`);
+  const row = el(doc, 'li', 'target');
   row.dataset['target'] = `${t.platform}/${t.clientId}`;
-  const badge = el(doc, 'span', `badge badge--${words}`, words);
-  // One line of inline pieces: who, the state, and when it may retry (read together as the row).
-  const head = el(doc, 'div', 'row-head', el(doc, 'span', 'name', `${t.platform} / ${t.clientId}`), ' ', badge);
-  if (t.circuitState !== 'closed' && t.circuitRetryAt !== null) head.append(' ', countdown(doc, 'retry', 'retry in', t.circuitRetryAt, now, 'retry due'));
-  head.append(' ', button(doc, 'Reset', `reset:${t.platform}/${t.clientId}`, `Reset the circuit of ${t.clientId} on ${t.platform}`, () => handlers.reset({ platform: t.platform, clientId: t.clientId })));
+  const head = el(doc, 'div', 'row-head', el(doc, 'span', 'name', t.clientId), ` · ${t.inFlight} in flight · ${t.waiting} waiting`);
+  if (t.interrupted > 0) head.append(` · ${t.interrupted} interrupted`);
+  head.append(' ', button(doc, 'Reset', `reset:${t.platform}/${t.clientId}`, `Reset the circuit and hold of the accounts ${t.clientId} used on ${t.platform}`, () => handlers.reset({ platform: t.platform, clientId: t.clientId })));
   row.append(head);
-
-  const stats = el(doc, 'div', 'stats', plural(t.consecutiveFailures, 'failure'), ' · ');
-  if (t.backoffUntil !== null && t.backoffUntil > now) stats.append(countdown(doc, 'backoff', 'backoff', t.backoffUntil, now, 'no backoff'));
-  else stats.append('no backoff');
-  stats.append(` · ${t.inFlight} in flight · ${t.waiting} waiting`);
-  if (t.interrupted > 0) stats.append(` · ${t.interrupted} interrupted`);
-  row.append(stats);
-
-  if (t.lastError !== null) {
-    const advice = errorAdvice(t.lastError.code, t.platform);
-    const line = el(doc, 'div', 'last-error', el(doc, 'span', 'code', t.lastError.code), ': ', el(doc, 'span', 'message', t.lastError.message), ' · ', ago(doc, t.lastError.at, now));
-    row.append(line);
-    if (advice !== null) row.append(el(doc, 'div', 'advice', advice));
-  }
   if (t.staleSweepCount > 0) {
     const sweep = el(doc, 'div', 'sweeps', `${plural(t.staleSweepCount, 'stale sweep')}`);
     if (t.lastStaleSweepAt !== null) sweep.append(', last ', ago(doc, t.lastStaleSweepAt, now));

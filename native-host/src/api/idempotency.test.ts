@@ -8,6 +8,7 @@ const request: RelayRequest = {
   requestId: 'r-1',
   platform: 'mock',
   clientId: 'agent-1',
+  container: 'firefox-default',
   method: 'POST',
   path: '/api/chat?token=x',
   headers: { 'Content-Type': 'application/json' },

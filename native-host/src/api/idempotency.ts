@@ -32,8 +32,8 @@ export function fingerprintOf(request: RelayRequest): string {
     .map(([k, v]) => [k.toLowerCase(), v])
     .sort(([a], [b]) => (a! < b! ? -1 : 1));
   const body = request.body === null ? null : createHash('sha256').update(request.body).digest('hex');
-  const { platform, clientId, method, path, stream, maxWaitMs } = request;
-  return JSON.stringify([platform, clientId, method, path, headers, body, stream, maxWaitMs]);
+  const { platform, clientId, container, method, path, stream, maxWaitMs } = request;
+  return JSON.stringify([platform, clientId, container, method, path, headers, body, stream, maxWaitMs]);
 }
 
 function duplicate(requestId: string): ConductorError {

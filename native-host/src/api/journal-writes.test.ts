@@ -3,7 +3,7 @@ import type { RelayRequest } from '../../../shared/relay.js';
 import { ADMISSION, MemoryJournal } from '../../../test/api/fakes.js';
 import { recordApiRejection, recordLinkLoss } from './journal-writes.js';
 
-const request: RelayRequest = { requestId: 'r-1', platform: 'mock', clientId: 'a', method: 'POST', path: '/chat?key=secret#x', headers: { authorization: 'x' }, body: 'prompt', stream: false, maxWaitMs: null };
+const request: RelayRequest = { requestId: 'r-1', platform: 'mock', clientId: 'a', container: 'firefox-default', method: 'POST', path: '/chat?key=secret#x', headers: { authorization: 'x' }, body: 'prompt', stream: false, maxWaitMs: null };
 
 describe('journal writes of the API', () => {
   it('records its own rejection without query, headers or body', () => {

@@ -19,12 +19,12 @@ describe('KnownPlatforms', () => {
     await expect(known.check('nowhere')).rejects.toMatchObject({ code: 'unknown_platform', details: { platform: 'nowhere' } });
   });
 
-  it('reads platforms from windows, tabs, targets and per-platform overrides', () => {
+  it('reads platforms from accounts, tabs, targets and per-platform overrides', () => {
     const status = fakeBrowserStatus();
-    status.platforms = [];
-    status.tabs = [{ platform: 'tabbed', tabs: 1, clients: [] }];
+    status.accounts = [{ ...status.accounts[0]!, platform: 'accounted' }];
+    status.tabs = [{ platform: 'tabbed', tabs: 1, containers: [] }];
     status.targets = [{ ...status.targets[0]!, platform: 'targeted' }];
     status.defaults = { ...status.defaults, platformRateLimits: { tuned: {} } };
-    expect(platformsIn(status).sort()).toEqual(['tabbed', 'targeted', 'tuned']);
+    expect(platformsIn(status).sort()).toEqual(['accounted', 'tabbed', 'targeted', 'tuned']);
   });
 });

@@ -3,10 +3,10 @@ import { RELEASE_PLATFORMS } from '../../../shared/platforms.js';
 import type { BrowserStatus } from '../../../shared/status.js';
 import type { ExtensionLink } from './context.js';
 
-/** Every platform a browser status names: windows, tabs, targets, per-platform overrides. */
+/** Every platform a browser status names: accounts, tabs, targets, per-platform overrides. */
 export function platformsIn(status: BrowserStatus): string[] {
   return [
-    ...status.platforms.map((p) => p.platform),
+    ...status.accounts.map((a) => a.platform),
     ...status.tabs.map((t) => t.platform),
     ...status.targets.map((t) => t.platform),
     ...Object.keys(status.defaults.platformRateLimits),

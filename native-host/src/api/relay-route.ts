@@ -20,6 +20,7 @@ export function toRelayRequest(input: ApiRelayRequest): RelayRequest {
     requestId: input.request_id ?? randomUUID(),
     platform: input.platform,
     clientId: input.client_id,
+    container: input.container,
     method: input.method,
     path: input.path,
     headers: input.headers,

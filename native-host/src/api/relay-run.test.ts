@@ -5,7 +5,7 @@ import { ADMISSION, FakeExtensionLink, MemoryLogger } from '../../../test/api/fa
 import { DEFAULT_API_LIMITS } from './api-limits.js';
 import { RelayRun } from './relay-run.js';
 
-const base: RelayRequest = { requestId: 'r-1', platform: 'mock', clientId: 'a', method: 'GET', path: '/x', headers: {}, body: null, stream: true, maxWaitMs: null };
+const base: RelayRequest = { requestId: 'r-1', platform: 'mock', clientId: 'a', container: 'firefox-default', method: 'GET', path: '/x', headers: {}, body: null, stream: true, maxWaitMs: null };
 
 function response(extra: Partial<RelayResponse> = {}): RelayResponse {
   return { requestId: 'r-1', status: 200, headers: {}, body: null, bodyLength: 6, chunked: true, admission: ADMISSION, ...extra };

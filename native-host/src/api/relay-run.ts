@@ -1,14 +1,16 @@
 import type { StreamEvent } from '../../../shared/api.js';
 import { ConductorError } from '../../../shared/errors.js';
+import { MAX_WAIT_MS } from '../../../shared/policy-config.js';
 import type { PartialStream, RelayChunk, RelayRequest, RelayResponse } from '../../../shared/relay.js';
 import type { ExtensionLink, Logger } from './context.js';
 
 /**
  * How long the host waits for the add-on's answer to one relay. Only a backstop: the add-on
- * bounds each relay itself (waiter timeout, upstream idle timeout, stale-lease sweep), and a
- * streamed answer may legitimately run for many minutes.
+ * bounds each relay itself (the caller's admission deadline, up to MAX_WAIT_MS; upstream idle
+ * timeout; stale-lease sweep), and a streamed answer may legitimately run for many minutes after
+ * admission: the longest deadline plus an hour.
  */
-export const RELAY_BACKSTOP_TIMEOUT_MS = 60 * 60_000;
+export const RELAY_BACKSTOP_TIMEOUT_MS = MAX_WAIT_MS + 60 * 60_000;
 
 /** A finished relay: the add-on's answer with the body reassembled from its chunks (null when streamed). */
 export interface RelayResult {

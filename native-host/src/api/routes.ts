@@ -66,7 +66,7 @@ export function createRoutes(ctx: ApiContext): Route[] {
         if (only !== undefined) await platforms.check(only);
         const answer: ApiBrowserStatus = {
           ...status,
-          platforms: status.platforms.filter((p) => only === undefined || p.platform === only),
+          accounts: status.accounts.filter((a) => only === undefined || a.platform === only),
           targets: status.targets.filter((t) => only === undefined || t.platform === only),
           tabs: status.tabs.filter((t) => only === undefined || t.platform === only),
           hostStatus: ctx.hostStatus(),

@@ -16,6 +16,8 @@ function schemaOf(sqlite: Sqlite): { type: string; name: string; sql: string }[]
 function seed(sqlite: Sqlite, version: number): void {
   if (version >= 1) {
     sqlite.prepare("INSERT INTO browser_request_policy_state VALUES ('system', 'system', '{\"paused\":false}', 1)").run();
+    if (version < 4) sqlite.prepare("INSERT INTO browser_request_policy_state VALUES ('platform', 'claude', '{\"version\":1,\"platform\":\"claude\"}', 1)").run();
+    sqlite.prepare("INSERT INTO browser_request_policy_state VALUES ('target', 'claude/c', '{\"version\":1}', 1)").run();
     sqlite
       .prepare("INSERT INTO request_journal (request_id, client_id, platform, method, path, outcome, created_at) VALUES ('r1', 'c', 'claude', 'GET', '/x', 'success', 5)")
       .run();
@@ -53,6 +55,17 @@ describe('migrations', () => {
         expect(journal).toEqual({ n: from >= 1 ? 1 : 0 });
         const jobs = upgraded.sqlite.prepare('SELECT COUNT(*) AS n FROM renewal_jobs').get();
         expect(jobs).toEqual({ n: from >= 2 ? 1 : 0 });
+        // Version 4: a platform's window row became its default-container account's row, the value kept for the add-on to migrate.
+        const policy = upgraded.sqlite.prepare('SELECT kind, key, value FROM browser_request_policy_state ORDER BY kind, key').all();
+        expect(policy).toEqual(
+          from >= 1
+            ? [
+                { kind: 'account', key: 'claude/firefox-default', value: '{"version":1,"platform":"claude"}' },
+                { kind: 'system', key: 'system', value: '{"paused":false}' },
+                { kind: 'target', key: 'claude/c', value: '{"version":1}' },
+              ]
+            : [],
+        );
       } finally {
         upgraded.close();
       }

@@ -102,6 +102,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX renewal_jobs_due ON renewal_jobs (next_attempt_at) WHERE status = 'pending';
     `,
   },
+  {
+    version: 4,
+    description: 'policy state per account (platform + Firefox container) instead of per platform',
+    // SQLite cannot alter a CHECK: the table is rebuilt. A platform's window row becomes its
+    // default-container account's row (key "<platform>/firefox-default"); its value stays the
+    // version-1 JSON, which the add-on migrates when it loads it (extension/src/policy/restore.ts).
+    sql: `
+      CREATE TABLE browser_request_policy_state_v4 (
+        kind TEXT NOT NULL CHECK (kind IN ('account', 'system', 'target')),
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, key)
+      ) WITHOUT ROWID;
+      INSERT INTO browser_request_policy_state_v4 (kind, key, value, updated_at)
+        SELECT CASE kind WHEN 'platform' THEN 'account' ELSE kind END,
+               CASE kind WHEN 'platform' THEN key || '/firefox-default' ELSE key END,
+               value, updated_at
+        FROM browser_request_policy_state;
+      DROP TABLE browser_request_policy_state;
+      ALTER TABLE browser_request_policy_state_v4 RENAME TO browser_request_policy_state;
+    `,
+  },
 ];
 
 /** The schema version this host writes. */

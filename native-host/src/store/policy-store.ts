@@ -1,5 +1,5 @@
 import { ConductorError } from '../../../shared/errors.js';
-import { targetKey } from '../../../shared/platforms.js';
+import { accountKey, targetKey } from '../../../shared/platforms.js';
 import { applyAdmission, type PolicyAdmission, type PolicyChanges } from '../../../shared/policy-state.js';
 import type { Logger } from '../api/context.js';
 import { guarded, inTransaction, type Sqlite } from './db.js';
@@ -7,12 +7,12 @@ import { guarded, inTransaction, type Sqlite } from './db.js';
 /** One page of `policy.load`: the stored entries, raw (the engine validates), and where to go on. */
 export interface PolicyPage {
   targets: unknown[];
-  platforms: unknown[];
+  accounts: unknown[];
   system: unknown;
   nextCursor: string | null;
 }
 
-type RowKind = 'platform' | 'system' | 'target';
+type RowKind = 'account' | 'system' | 'target';
 
 interface Row {
   kind: RowKind;
@@ -25,7 +25,8 @@ const CURSOR_SEPARATOR = '|';
 
 /**
  * The policy engine's persisted state as keyed rows of browser_request_policy_state: one per
- * target, one per platform, one for the system switches. A save writes only the rows it names.
+ * target, one per account (platform/container), one for the system switches. A save writes only
+ * the rows it names. Rows keep the version their writer gave them; the engine migrates older ones.
  */
 export class PolicyStore {
   private readonly upsert;
@@ -53,21 +54,22 @@ export class PolicyStore {
     inTransaction(this.sqlite, 'save the policy state', () => {
       for (const target of changes.targets) this.upsert.run('target', targetKey(target), JSON.stringify(target), now);
       for (const key of changes.deletedTargets) this.remove.run('target', targetKey(key));
-      for (const platform of changes.platforms) this.upsert.run('platform', platform.platform, JSON.stringify(platform), now);
+      for (const account of changes.accounts) this.upsert.run('account', accountKey(account), JSON.stringify(account), now);
       if (changes.system !== null) this.upsert.run('system', SYSTEM_KEY, JSON.stringify(changes.system), now);
     });
   }
 
   /**
-   * Applies one written-ahead dispatch to its target and platform rows in a single transaction
+   * Applies one written-ahead dispatch to its target and account rows in a single transaction
    * (see applyAdmission); a stored row that is not JSON or fails its schema is warned about and replaced.
    */
   admit(admission: PolicyAdmission, now: number): void {
     inTransaction(this.sqlite, 'write the admission ahead', () => {
       const key = targetKey(admission);
-      const { target, platform } = applyAdmission(this.stored('target', key), this.stored('platform', admission.platform), admission);
+      const accountRow = accountKey(admission);
+      const { target, account } = applyAdmission(this.stored('target', key), this.stored('account', accountRow), admission);
       this.upsert.run('target', key, JSON.stringify(target), now);
-      this.upsert.run('platform', admission.platform, JSON.stringify(platform), now);
+      this.upsert.run('account', accountRow, JSON.stringify(account), now);
     });
   }
 
@@ -84,7 +86,7 @@ export class PolicyStore {
    */
   loadPage(cursor: string | null, limit: number, maxBytes: number): PolicyPage {
     const [fromKind, fromKey] = cursor === null ? ['', ''] : parseCursor(cursor);
-    const page: PolicyPage = { targets: [], platforms: [], system: null, nextCursor: null };
+    const page: PolicyPage = { targets: [], accounts: [], system: null, nextCursor: null };
     let used = 0;
     let taken = 0;
     // One row more than the limit tells whether a next page exists.
@@ -103,7 +105,7 @@ export class PolicyStore {
       }
       used += size;
       if (row.kind === 'target') page.targets.push(value);
-      else if (row.kind === 'platform') page.platforms.push(value);
+      else if (row.kind === 'account') page.accounts.push(value);
       else page.system = value;
     }
     return page;
