@@ -2,6 +2,8 @@
 // 1 000 000 messages / 100 000 renewal jobs whose recovery must stay index-bound), framed round trips,
 // RSS, an incremental policy.save against a whole-state rewrite, and a policy.admit over the pipe.
 // The store-level cost of a save is the policy suite's; this one measures what the add-on waits for.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +24,7 @@ const POLICY_TARGETS = 10_000;
 
 export const run: BenchSuite = async () => {
   await ensureHostBuilt();
+  const firstPing = await firstPingVsBareNode();
   const empty = await coldStarts(null);
   const largeDir = mkdtempSync(join(tmpdir(), 'cfx-bench-large-'));
   try {
@@ -30,6 +33,9 @@ export const run: BenchSuite = async () => {
     const pipe = await roundTrips(largeDir);
     const policy = await policySaves();
     return {
+      host_first_ping_ms: round(firstPing.hostMs, 1),
+      bare_node_ms: round(firstPing.bareMs, 1),
+      host_first_ping_vs_bare_node: round(firstPing.hostMs / firstPing.bareMs, 2),
       host_cold_start_ms_empty_db: round(median(empty.ms), 1),
       host_cold_start_ms_large_db: round(median(large.ms), 1),
       host_recovery_ms_large_db: round(median(large.recoveryMs), 2),
@@ -45,6 +51,37 @@ export const run: BenchSuite = async () => {
     rmSync(largeDir, { recursive: true, force: true });
   }
 };
+
+/**
+ * Spawn to the first ping reply against spawn to exit of a bare `node -e 0`, interleaved (medians),
+ * both without NODE_EXTRA_CA_CERTS: it is unset on a user's machine, and loading it costs each
+ * start tens of ms that are no part of the host.
+ */
+async function firstPingVsBareNode(): Promise<{ hostMs: number; bareMs: number }> {
+  const extraCerts = process.env['NODE_EXTRA_CA_CERTS'];
+  delete process.env['NODE_EXTRA_CA_CERTS'];
+  const hostMs: number[] = [];
+  const bareMs: number[] = [];
+  try {
+    for (let i = 0; i < COLD_STARTS; i++) {
+      let started = performance.now();
+      const bare = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+      await once(bare, 'exit');
+      bareMs.push(performance.now() - started);
+      started = performance.now();
+      const host = startHost();
+      try {
+        await host.request('ping', {});
+        hostMs.push(performance.now() - started);
+      } finally {
+        await host.dispose();
+      }
+    }
+  } finally {
+    if (extraCerts !== undefined) process.env['NODE_EXTRA_CA_CERTS'] = extraCerts;
+  }
+  return { hostMs: median(hostMs), bareMs: median(bareMs) };
+}
 
 /** Spawn to first ping reply; on a seeded dir, the work recovery redoes is put back before each start. */
 async function coldStarts(dataDir: string | null): Promise<{ ms: number[]; recoveryMs: number[] }> {

@@ -11,10 +11,12 @@ const suites: Record<string, () => Promise<{ run: BenchSuite }>> = {
   policy: () => import('./policy.js'),
   host: () => import('./host.js'),
   api: () => import('./api.js'),
+  relay: () => import('./relay.js'),
 };
 
 const resultsFile = join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json');
-const only = process.argv.slice(2);
+// Suite names select suites; `--flags` are the suites' own (e.g. relay's --quick).
+const only = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 let results: Record<string, unknown> = {};
 try {
   results = JSON.parse(await readFile(resultsFile, 'utf8')) as Record<string, unknown>;

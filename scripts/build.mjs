@@ -13,6 +13,24 @@ const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
 /** The loopback origin only the test flavour may reach (the e2e mock platform). */
 const TEST_ORIGIN_MATCH = 'http://127.0.0.1/*';
 
+/**
+ * zod ships every locale's error messages (about 300 KB the host would compile at each start, as
+ * Firefox spawns it); only English is ever configured, so the locale index resolves to English alone.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${join('node_modules', 'zod')}`) ? { path: 'zod-locales', namespace: 'zod-english-only', pluginData: args.resolveDir } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
+      contents: "export { default as en } from '../locales/en.js';",
+      resolveDir: args.pluginData,
+      loader: 'js',
+    }));
+  },
+};
+
 const nodeCommon = {
   bundle: true,
   platform: 'node',
@@ -22,6 +40,10 @@ const nodeCommon = {
   outExtension: { '.js': '.mjs' },
   sourcemap: 'linked',
   external: ['better-sqlite3'],
+  plugins: [zodEnglishOnly],
+  // Less source for Node to read and compile at every start; names stay, so stack traces read.
+  minifyWhitespace: true,
+  minifySyntax: true,
   // Bundled ESM still meets CommonJS dependencies that call require().
   banner: { js: "import { createRequire as __cfxCreateRequire } from 'node:module'; const require = __cfxCreateRequire(import.meta.url);" },
   define: { __CONDUCTOR_FX_VERSION__: JSON.stringify(pkg.version) },

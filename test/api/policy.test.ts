@@ -48,6 +48,8 @@ describe('policy.json and POST /v1/policy/reload (real host, fake add-on)', () =
     const error = (JSON.parse(answer.body) as { error: { message: string; details: { issues: { path: string; message: string }[] } } }).error;
     expect(error.message).toContain('rateLimit.requestsPerMinutePerPlatform');
     expect(error.details.issues.map((i) => i.path)).toEqual(['rateLimit.requestsPerMinutePerPlatform']);
+    // The built host keeps zod's English messages (the build leaves the other locales out).
+    expect(error.details.issues[0]?.message).toBe('Too small: expected number to be >=1');
     expect(configured).toHaveLength(1);
     expect(configured[0]).toMatchObject({ config: null, error: expect.stringMatching(/^rateLimit\.requestsPerMinutePerPlatform: /) });
     await h.host.waitForStderr('policy.json refused');

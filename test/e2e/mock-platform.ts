@@ -11,8 +11,11 @@ export const MOCK_CHAT_PATH = '/api/chat';
 /** How the mock answers one chat request. */
 export type MockReply =
   | { kind: 'json'; body: unknown }
-  /** A text/event-stream sent as one `data:` event per chunk, `gapMs` apart; `hang` keeps it open after the last chunk. */
-  | { kind: 'stream'; chunks: string[]; gapMs: number; hang?: boolean }
+  /**
+   * A text/event-stream sent as one `data:` event per chunk, `gapMs` apart (0: all at once);
+   * `hang` keeps it open after the last chunk; `onWrite` hears each chunk's index as it is written.
+   */
+  | { kind: 'stream'; chunks: string[]; gapMs: number; hang?: boolean; onWrite?: (index: number) => void }
   /** An error status; `retryAfterS` sets the Retry-After header. */
   | { kind: 'error'; status: number; retryAfterS?: number }
   /** A redirect (301, 302, 303, 307, 308) to `location`, absolute or relative. */
@@ -120,11 +123,11 @@ export class MockPlatform {
     } else if (reply.kind === 'redirect') {
       res.writeHead(reply.status, { location: reply.location, 'content-type': 'text/plain' }).end('moved');
     } else {
-      this.stream(res, reply.chunks, reply.gapMs, reply.hang === true);
+      this.stream(res, reply);
     }
   }
 
-  private stream(res: ServerResponse, chunks: string[], gapMs: number, hang: boolean): void {
+  private stream(res: ServerResponse, { chunks, gapMs, hang = false, onWrite }: Extract<MockReply, { kind: 'stream' }>): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     // Flush the headers at once: the page proxy reports the status before the first chunk.
     res.flushHeaders();
@@ -135,6 +138,12 @@ export class MockPlatform {
         return;
       }
       res.write(`data: ${chunk}\n\n`);
+      onWrite?.(index);
+      // A bulk body goes out in one go: a timer per chunk would pace it at the timer's granularity.
+      if (gapMs === 0) {
+        sendFrom(index + 1);
+        return;
+      }
       const timer = setTimeout(() => {
         this.streamTimers.delete(timer);
         sendFrom(index + 1);

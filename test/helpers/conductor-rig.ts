@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Page } from 'puppeteer-core';
 import { ConductorClient } from '../../client/client.js';
 import type { PolicyConfigInput } from '../../shared/policy-config.js';
 import type { BrowserStatus } from '../../shared/status.js';
@@ -90,9 +91,10 @@ export class ConductorRig {
   }
 
   /** Opens a platform page in a tab (so its page proxy connects), and again after each restart. */
-  async openTab(url: string): Promise<void> {
-    await this.firefox.openTab(url);
+  async openTab(url: string): Promise<Page> {
+    const page = await this.firefox.openTab(url);
     this.tabUrls.push(url);
+    return page;
   }
 
   /**

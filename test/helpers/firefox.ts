@@ -119,6 +119,13 @@ export class FirefoxSession {
     this.current = await startBrowser(this.options);
   }
 
+  /** The pid of the Firefox parent process (its content processes and the native host are its descendants). */
+  pid(): number {
+    const pid = this.current.process()?.pid;
+    if (pid === undefined) throw new Error('Firefox was not started by this session: no pid');
+    return pid;
+  }
+
   /** Closes Firefox (which closes the native host's stdin, so the host exits too). */
   async close(): Promise<void> {
     await this.current.close();

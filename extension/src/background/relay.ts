@@ -5,6 +5,7 @@ import type { FromPageProxy } from '../../../shared/extension-messages.js';
 import { journalPath, type JournalEntry, type JournalOutcome } from '../../../shared/journal.js';
 import type { ContainerId, PlatformId } from '../../../shared/platforms.js';
 import { emptyPartial, type PartialStream, type RelayChunk, type RelayRequest, type RelayResponse } from '../../../shared/relay.js';
+import { utf8ByteLength } from '../../../shared/utf8.js';
 import { classifyProxyError, classifyResponse } from '../policy/classify.js';
 import type { Lease, LeaseOutcome, PolicyEngineApi } from '../policy/types.js';
 import type { PortLike } from './browser-api.js';
@@ -40,8 +41,6 @@ interface InFlight {
   resolve(res: RelayResponse): void;
   reject(err: ConductorError): void;
 }
-
-const encoder = new TextEncoder();
 
 /**
  * Orchestrates relayed requests: choose the tab, admit through the policy, write the journal
@@ -214,7 +213,7 @@ export class Relay {
   }
 
   private onChunk(flight: InFlight, seq: number, data: string): void {
-    flight.partial = { ...flight.partial, receivedChunks: flight.partial.receivedChunks + 1, receivedBytes: flight.partial.receivedBytes + encoder.encode(data).length, lastSeq: seq };
+    flight.partial = { ...flight.partial, receivedChunks: flight.partial.receivedChunks + 1, receivedBytes: flight.partial.receivedBytes + utf8ByteLength(data), lastSeq: seq };
     flight.lease.touch('chunk');
     try {
       this.deps.emitChunk({ requestId: flight.req.requestId, seq, data });
@@ -237,7 +236,7 @@ export class Relay {
     }
     let body = msg.body;
     let chunked = body === null;
-    if (body !== null && encoder.encode(body).length > INLINE_BODY_MAX_BYTES) {
+    if (body !== null && utf8ByteLength(body) > INLINE_BODY_MAX_BYTES) {
       try {
         this.sendBodyInChunks(flight, body);
       } catch {

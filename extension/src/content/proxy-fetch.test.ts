@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FromPageProxySchema, type FromPageProxy, type ToPageProxy } from '../../../shared/extension-messages.js';
-import { PageProxy, passedResponseHeaders, sameOriginUrl } from './proxy-fetch.js';
+import { MAX_STREAM_PIECE_CHARS, PageProxy, passedResponseHeaders, sameOriginUrl, streamPieces } from './proxy-fetch.js';
 
 const ORIGIN = 'https://claude.ai';
 const IDLE_MS = 5_000;
@@ -176,6 +176,28 @@ describe('PageProxy', () => {
     expect(chunks.map((c) => c.seq)).toEqual([0, 1, 2]);
     expect(chunks.map((c) => c.data).join('')).toBe('data: one\n\ndata: two\n\n€');
     expect(end).toEqual({ type: 'proxy.end', requestId: 'req-1', status: 200, headers: { 'content-type': 'text/event-stream' }, body: null, bodyLength: 25 });
+  });
+
+  it('forwards a large read as pieces of at most MAX_STREAM_PIECE_CHARS, in seq order, the bytes unchanged', async () => {
+    const { posted, proxy, body, settled } = startStream();
+    const text = `data: ${'€x'.repeat(MAX_STREAM_PIECE_CHARS)}\n\n`;
+    body.push(text);
+    body.close();
+    await settled();
+    const chunks = posted.filter((m) => m.type === 'proxy.chunk');
+    expect(chunks.length).toBe(Math.ceil(text.length / MAX_STREAM_PIECE_CHARS));
+    expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i));
+    expect(chunks.every((c) => c.data.length <= MAX_STREAM_PIECE_CHARS)).toBe(true);
+    expect(chunks.map((c) => c.data).join('')).toBe(text);
+    expect(proxy.inFlight).toBe(0);
+  });
+
+  it('never cuts a surrogate pair between two pieces', () => {
+    const text = `${'a'.repeat(MAX_STREAM_PIECE_CHARS - 1)}😀${'b'.repeat(10)}`;
+    const pieces = streamPieces(text);
+    expect(pieces.map((p) => p.length)).toEqual([MAX_STREAM_PIECE_CHARS - 1, 12]);
+    expect(pieces.join('')).toBe(text);
+    expect(streamPieces('short')).toEqual(['short']);
   });
 
   it('ends a stream that breaks off with stream_error carrying what arrived', async () => {

@@ -31,6 +31,13 @@ const WITHHELD_RESPONSE_HEADERS = new Set(['set-cookie', 'set-cookie2', 'cookie'
 /** proxy.error messages are capped at this length by ProxyErrorSchema. */
 const MAX_ERROR_MESSAGE = 1024;
 
+/**
+ * The most characters one proxy.chunk carries. A read of a fast body can hold hundreds of KB; in
+ * pieces this size the first one is on its way to the host while the rest are still being sent,
+ * and no hop holds more than this at a time.
+ */
+export const MAX_STREAM_PIECE_CHARS = 32 * 1024;
+
 /** Why a request stopped before its body ended (set by abort or the idle timer). */
 type StopReason = { code: 'cancelled' | 'upstream_timeout'; message: string };
 
@@ -174,9 +181,11 @@ export class PageProxy {
           whole += text;
           return;
         }
-        post({ type: 'proxy.chunk', requestId: req.requestId, seq, data: text });
-        seq += 1;
-        flight.chunks += 1;
+        for (const data of streamPieces(text)) {
+          post({ type: 'proxy.chunk', requestId: req.requestId, seq, data });
+          seq += 1;
+          flight.chunks += 1;
+        }
       };
       if (response.body !== null) {
         const reader = response.body.getReader();
@@ -253,6 +262,19 @@ export class PageProxy {
     if (flight.idleTimer !== null) this.options.timers.clearTimeout(flight.idleTimer);
     flight.idleTimer = null;
   }
+}
+
+/** `text` in pieces of at most MAX_STREAM_PIECE_CHARS, never cutting a surrogate pair (each piece stays valid UTF-16). */
+export function streamPieces(text: string): string[] {
+  if (text.length <= MAX_STREAM_PIECE_CHARS) return [text];
+  const pieces: string[] = [];
+  for (let start = 0; start < text.length; ) {
+    let end = Math.min(start + MAX_STREAM_PIECE_CHARS, text.length);
+    if (end < text.length && (text.charCodeAt(end - 1) & 0xfc00) === 0xd800) end -= 1;
+    pieces.push(text.slice(start, end));
+    start = end;
+  }
+  return pieces;
 }
 
 /** fetch() itself rejected: nothing came back from the platform. */
