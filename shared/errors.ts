@@ -48,6 +48,10 @@ export const ERROR_TABLE = {
   forbidden_origin: { http: 403, meaning: 'The Host is not a loopback name, or a browser Origin was sent.', action: 'Call the API from a local program at 127.0.0.1, not from a web page.' },
   not_found: { http: 404, meaning: 'No such API route or record.', action: 'Check the path against the README.' },
   api_port_in_use: { http: 503, meaning: 'The loopback API could not listen on its port.', action: 'Free the port or set CONDUCTOR_FX_API_PORT.' },
+  // durable jobs (loopback API)
+  deadline_exceeded: { http: 409, meaning: 'The job reached its deadline before an attempt succeeded; it is failed and not sent again.', action: 'Submit it again with a later deadline if still wanted.' },
+  job_finished: { http: 409, meaning: 'The job already ended (done or failed); it can no longer be cancelled.', action: 'Read its result with GET /v1/jobs/{id}.' },
+  conversation_paused: { http: 409, meaning: 'The conversation is paused (by the user or a safety rule; details.reason says which); its jobs wait.', action: 'Resume it (POST /v1/conversations/{id}/resume) once it is safe.' },
 } as const satisfies Record<string, { http: number; meaning: string; action: string }>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
