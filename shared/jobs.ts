@@ -13,13 +13,14 @@ import { BODY_FITS_METHOD, bodyFitsMethod } from './relay.js';
 export const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'x-api-key', 'x-auth-token', 'set-cookie'] as const;
 const credential = new Set<string>(CREDENTIAL_HEADERS);
 
+export const JobKindSchema = z.enum(['request', 'renewal']);
+export const OnInterruptSchema = z.enum(['retry', 'fail']);
+
 export const JobStatusSchema = z.enum(['pending', 'running', 'done', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 /** A job in one of these states changes no more. */
 export const FINISHED_JOB_STATUSES: readonly JobStatus[] = ['done', 'failed', 'cancelled'];
 
-export const JobKindSchema = z.enum(['request', 'renewal']);
-export const OnInterruptSchema = z.enum(['retry', 'fail']);
 
 /** An attempt's outcome: `refused` means the policy held it back and nothing reached the platform. */
 export const AttemptOutcomeSchema = z.enum(['running', 'done', 'refused', 'failed', 'interrupted', 'cancelled']);
@@ -50,6 +51,8 @@ export const ApiJobRequestSchema = z
     deadline: epochMs.optional(),
     max_attempts: z.number().int().min(1).max(100).default(JOB_DEFAULTS.maxAttempts),
     on_interrupt: OnInterruptSchema.default('retry'),
+    /** `renewal`: a scheduled follow-up that keeps its conversation going (needs conversation_id). */
+    kind: JobKindSchema.default('request'),
   })
   .strict()
   .refine(bodyFitsMethod, BODY_FITS_METHOD)
@@ -57,6 +60,7 @@ export const ApiJobRequestSchema = z
     message: `a job's headers are stored, so they may not set ${CREDENTIAL_HEADERS.join(', ')}`,
     path: ['headers'],
   })
+  .refine((j) => j.kind !== 'renewal' || j.conversation_id !== undefined, { message: 'a renewal job names its conversation_id', path: ['conversation_id'] })
   .refine((j) => j.deadline === undefined || j.deadline > (j.not_before ?? 0), { message: 'deadline must come after not_before', path: ['deadline'] });
 export type ApiJobRequest = z.infer<typeof ApiJobRequestSchema>;
 export type ApiJobRequestInput = z.input<typeof ApiJobRequestSchema>;

@@ -4,6 +4,7 @@ import { ConductorError } from '../../../shared/errors.js';
 import { ClientIdSchema, PlatformIdSchema } from '../../../shared/platforms.js';
 import type { ApiContext } from './context.js';
 import { readJsonBody } from './guards.js';
+import { jobRoutes } from './job-routes.js';
 import { sendJson } from './http-errors.js';
 import { KnownPlatforms } from './platforms.js';
 import { RelayRoute } from './relay-route.js';
@@ -103,6 +104,7 @@ export function createRoutes(ctx: ApiContext): Route[] {
       pattern: /^\/v1\/system\/resume$/,
       async handle({ res }) {
         sendJson(res, 200, await ctx.extension.request('control.resume', {}));
+        ctx.jobs?.dispatcher.systemResumed();
       },
     },
     {
@@ -132,5 +134,6 @@ export function createRoutes(ctx: ApiContext): Route[] {
         sendJson(res, 200, { entries });
       },
     },
+    ...(ctx.jobs === undefined ? [] : jobRoutes(ctx.jobs)),
   ];
 }

@@ -30,8 +30,8 @@ export function jobFingerprint(job: ApiJobRequest): string {
     .map(([k, v]) => [k.toLowerCase(), v])
     .sort(([a], [b]) => (a! < b! ? -1 : 1));
   const body = job.body === null ? null : createHash('sha256').update(job.body).digest('hex');
-  const { platform, client_id, container, conversation_id, method, path, stream, max_wait_ms, not_before, deadline, max_attempts, on_interrupt } = job;
-  return JSON.stringify([platform, client_id, container ?? null, conversation_id ?? null, method, path, headers, body, stream, max_wait_ms, not_before ?? null, deadline ?? null, max_attempts, on_interrupt]);
+  const { kind, platform, client_id, container, conversation_id, method, path, stream, max_wait_ms, not_before, deadline, max_attempts, on_interrupt } = job;
+  return JSON.stringify([kind, platform, client_id, container ?? null, conversation_id ?? null, method, path, headers, body, stream, max_wait_ms, not_before ?? null, deadline ?? null, max_attempts, on_interrupt]);
 }
 
 /** The request id of one attempt: unique per attempt, so the add-on's journal tells attempts apart. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ConductorError, ErrorCodeSchema } from '../../../shared/errors.js';
 import type { HttpMethod } from '../../../shared/journal.js';
 import {
@@ -61,8 +62,10 @@ interface AttemptRow {
 
 /** A job taken for an attempt: what to send, and which attempt this is. */
 export interface StartedAttempt {
-  job: JobSendable & { conversation_id: string | null; kind: ApiJob['kind']; fingerprint: string };
+  job: JobSendable & { conversation_id: string | null; kind: ApiJob['kind'] };
   attempt: number;
+  /** Attempts counted against max_attempts before this one. */
+  countedBefore: number;
 }
 
 /** How an attempt ended, as the dispatcher decided it (see jobs/attempt-outcome.ts). */
@@ -75,6 +78,17 @@ export type AttemptEnd =
 export interface JobLimits {
   /** Largest stored answer per job; longer ones are cut and marked truncated. */
   resultMaxBytes: number;
+}
+
+/** Finished jobs deleted per step while the DB is over its size cap. */
+const PRUNE_BATCH = 200;
+
+/** Bytes the DB's pages hold (free pages excluded: SQLite reuses them before growing the file). */
+export function usedBytes(sqlite: Sqlite): number {
+  const pageSize = sqlite.pragma('page_size', { simple: true }) as number;
+  const pages = sqlite.pragma('page_count', { simple: true }) as number;
+  const free = sqlite.pragma('freelist_count', { simple: true }) as number;
+  return (pages - free) * pageSize;
 }
 
 /** The longest error message kept on a job or attempt row. */
@@ -135,7 +149,6 @@ function sendable(row: JobRow): StartedAttempt['job'] {
   return {
     id: row.id,
     kind: row.kind,
-    fingerprint: row.fingerprint,
     platform: row.platform,
     client_id: row.client_id,
     container: row.container,
@@ -198,7 +211,7 @@ export class JobStore {
    * Stores a submitted job, committed when this returns. With an idempotency key already used:
    * the same job again → that job (`replayed`); different parameters → duplicate_request.
    */
-  submit(id: string, request: ApiJobRequest, now: number, kind: ApiJob['kind'] = 'request'): { job: ApiJob; replayed: boolean } {
+  submit(id: string, request: ApiJobRequest, now: number): { job: ApiJob; replayed: boolean } {
     const fingerprint = jobFingerprint(request);
     return inTransaction(this.sqlite, 'store a job', () => {
       if (request.idempotency_key !== undefined) {
@@ -216,7 +229,7 @@ export class JobStore {
       const row: JobRow = {
         id,
         seq,
-        kind,
+        kind: request.kind,
         idempotency_key: request.idempotency_key ?? null,
         fingerprint,
         target_key: jobTargetKey(request),
@@ -267,11 +280,12 @@ export class JobStore {
   }
 
   /** A page of jobs, newest first, filtered by status, platform and conversation. */
-  list(query: ApiJobListQuery): ApiJobListResponse {
+  list(query: ApiJobListQuery & { kind?: ApiJob['kind'] }): ApiJobListResponse {
     const params: Record<string, unknown> = { limit: query.limit + 1, cursor: query.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(query.cursor) };
     const filters = ['seq < @cursor'];
     if (query.status !== undefined) (filters.push('status = @status'), (params['status'] = query.status));
     if (query.platform !== undefined) (filters.push('platform = @platform'), (params['platform'] = query.platform));
+    if (query.kind !== undefined) (filters.push('kind = @kind'), (params['kind'] = query.kind));
     if (query.conversation !== undefined) (filters.push('conversation_id = @conversation'), (params['conversation'] = query.conversation));
     const where = filters.join(' AND ');
     let statement = this.listQueries.get(where);
@@ -319,7 +333,7 @@ export class JobStore {
       this.sqlite
         .prepare("INSERT INTO job_attempts (job_id, attempt, request_id, outcome, started_at) VALUES (?, ?, ?, 'running', ?)")
         .run(id, attempt, requestIdOf(attempt), now);
-      return { job: sendable(row), attempt };
+      return { job: sendable(row), attempt, countedBefore: row.attempt_count };
     });
   }
 
@@ -351,7 +365,15 @@ export class JobStore {
         );
       if (row.status !== 'running') return toApiJob(row); // cancelled while in flight: the cancel already moved it
       const counted = row.attempt_count + (end.outcome === 'refused' ? 0 : 1);
-      if (row.conversation_id !== null) this.conversations.release(row.conversation_id, now);
+      if (row.conversation_id !== null) {
+        this.conversations.release(row.conversation_id, now);
+        if (end.outcome === 'done') {
+          const messageFingerprint = createHash('sha256').update(row.body ?? '').digest('hex');
+          this.conversations.recordOutcome(row.conversation_id, { kind: 'done', renewal: row.kind === 'renewal', messageFingerprint }, now);
+        } else if (end.outcome === 'failed') {
+          this.conversations.recordOutcome(row.conversation_id, { kind: 'failed', error: `${end.error.code}: ${clip(end.error.message)}` }, now);
+        }
+      }
       if (end.outcome === 'done') {
         const capped = capUtf8(end.body, this.limits.resultMaxBytes);
         this.sqlite
@@ -406,6 +428,28 @@ export class JobStore {
       }
       this.finish(id, 'cancelled', row.attempt_count + (wasRunning ? 1 : 0), new ConductorError('cancelled', 'the job was cancelled by its caller'), now);
       return { job: toApiJob(this.byId.get(id)!), wasRunning };
+    });
+  }
+
+  /**
+   * Retention: deletes finished jobs (with their attempts and answers) and conversation messages
+   * older than `maxAgeMs`, then the oldest finished jobs until the DB's used pages fit `maxDbBytes`.
+   * Pending and running jobs are never deleted, so the size rule may leave the DB above its cap.
+   */
+  prune(now: number, maxAgeMs: number, maxDbBytes: number): { deletedJobs: number; deletedMessages: number } {
+    return inTransaction(this.sqlite, 'prune old jobs', () => {
+      const cutoff = now - maxAgeMs;
+      let deletedJobs = this.sqlite.prepare('DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?').run(cutoff).changes;
+      const deletedMessages = this.sqlite.prepare('DELETE FROM messages WHERE job_id IS NULL AND created_at < ?').run(cutoff).changes;
+      const oldest = this.sqlite.prepare<[number], { id: string }>('SELECT id FROM jobs WHERE finished_at IS NOT NULL ORDER BY finished_at LIMIT ?');
+      const remove = this.sqlite.prepare('DELETE FROM jobs WHERE id = ?');
+      while (usedBytes(this.sqlite) > maxDbBytes) {
+        const batch = oldest.all(PRUNE_BATCH);
+        if (batch.length === 0) break;
+        for (const { id } of batch) remove.run(id);
+        deletedJobs += batch.length;
+      }
+      return { deletedJobs, deletedMessages };
     });
   }
 
