@@ -1,5 +1,6 @@
 // Durable jobs against the real host with the fake add-on: submission, the dispatcher's pacing
 // by the policy's refusals, one attempt per target at a time, cancel, events, conversations.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConductorError } from '../../shared/errors.js';
 import type { JobEvent } from '../../shared/jobs.js';
@@ -197,6 +198,12 @@ describe('durable jobs (real host, fake add-on)', () => {
     expect((await done(job_id)).status).toBe('done');
     expect((await h.client.conversations()).map((c) => c.conversation_id)).toContain('conv-1');
     await expect(h.client.conversation('conv-none')).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('serves the OpenAPI document at /v1/openapi.json, equal to docs/openapi.json', async () => {
+    const served = await rawRequest({ port: h.port, path: '/v1/openapi.json', headers: h.auth });
+    expect(served.status).toBe(200);
+    expect(JSON.parse(served.body)).toEqual(JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8')));
   });
 
   it('lists renewal jobs apart from plain jobs', async () => {

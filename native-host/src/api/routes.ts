@@ -5,6 +5,7 @@ import { ClientIdSchema, PlatformIdSchema } from '../../../shared/platforms.js';
 import type { ApiContext } from './context.js';
 import { readJsonBody } from './guards.js';
 import { jobRoutes } from './job-routes.js';
+import { openApiDocument } from './openapi.js';
 import { sendJson } from './http-errors.js';
 import { KnownPlatforms } from './platforms.js';
 import { RelayRoute } from './relay-route.js';
@@ -135,5 +136,13 @@ export function createRoutes(ctx: ApiContext): Route[] {
       },
     },
     ...(ctx.jobs === undefined ? [] : jobRoutes(ctx.jobs)),
+    {
+      name: 'openapi',
+      method: 'GET',
+      pattern: /^\/v1\/openapi\.json$/,
+      async handle({ res }) {
+        sendJson(res, 200, openApiDocument());
+      },
+    },
   ];
 }
