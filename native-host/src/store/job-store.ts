@@ -104,35 +104,19 @@ export function capUtf8(content: string, maxBytes: number): { text: string; byte
   return { text: bytes.subarray(0, end).toString('utf8'), byteLength: bytes.length, truncated: true };
 }
 
+/** A stored error code and message as the API's {code, message}; null when none (or not a known code). */
+function errorSummary(code: string | null, message: string | null): ApiJob['last_error'] {
+  const known = ErrorCodeSchema.safeParse(code);
+  return known.success ? { code: known.data, message: message ?? '' } : null;
+}
+
 function toApiJob(row: JobRow): ApiJob {
-  const code = ErrorCodeSchema.safeParse(row.last_error_code);
-  return {
-    job_id: row.id,
-    kind: row.kind,
-    idempotency_key: row.idempotency_key,
-    platform: row.platform,
-    client_id: row.client_id,
-    container: row.container,
-    conversation_id: row.conversation_id,
-    method: row.method,
-    path: row.path,
-    status: row.status,
-    not_before: row.not_before,
-    deadline: row.deadline,
-    max_attempts: row.max_attempts,
-    on_interrupt: row.on_interrupt,
-    attempt_count: row.attempt_count,
-    next_attempt_at: row.status === 'pending' ? row.next_attempt_at : null,
-    response_status: row.response_status,
-    last_error: code.success ? { code: code.data, message: row.last_error_message ?? '' } : null,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-    finished_at: row.finished_at,
-  };
+  // Everything but what stays in the host: the request's headers and body, and the queue's bookkeeping.
+  const { id, seq: _seq, fingerprint: _fingerprint, target_key: _target, headers: _headers, body: _body, stream: _stream, max_wait_ms: _wait, last_error_code, last_error_message, next_attempt_at, ...shown } = row;
+  return { job_id: id, ...shown, next_attempt_at: row.status === 'pending' ? next_attempt_at : null, last_error: errorSummary(last_error_code, last_error_message) };
 }
 
 function toAttempt(row: AttemptRow): JobAttempt {
-  const code = ErrorCodeSchema.safeParse(row.error_code);
   return {
     attempt: row.attempt,
     request_id: row.request_id,
@@ -140,27 +124,14 @@ function toAttempt(row: AttemptRow): JobAttempt {
     started_at: row.started_at,
     finished_at: row.finished_at,
     http_status: row.http_status,
-    error: code.success ? { code: code.data, message: row.error_message ?? '' } : null,
+    error: errorSummary(row.error_code, row.error_message),
     retry_after_ms: row.retry_after_ms,
   };
 }
 
 function sendable(row: JobRow): StartedAttempt['job'] {
-  return {
-    id: row.id,
-    kind: row.kind,
-    platform: row.platform,
-    client_id: row.client_id,
-    container: row.container,
-    conversation_id: row.conversation_id,
-    method: row.method,
-    path: row.path,
-    headers: JSON.parse(row.headers) as Record<string, string>,
-    body: row.body,
-    stream: row.stream === 1,
-    max_wait_ms: row.max_wait_ms,
-    deadline: row.deadline,
-  };
+  const { id, kind, platform, client_id, container, conversation_id, method, path, body, max_wait_ms, deadline } = row;
+  return { id, kind, platform, client_id, container, conversation_id, method, path, body, max_wait_ms, deadline, headers: JSON.parse(row.headers) as Record<string, string>, stream: row.stream === 1 };
 }
 
 function clip(message: string): string {
