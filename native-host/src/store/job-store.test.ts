@@ -130,6 +130,41 @@ describe('JobStore', () => {
   });
 });
 
+describe('job retention', () => {
+  const DAY = 24 * 3_600_000;
+
+  it('deletes finished jobs (attempts and answers too) and conversation messages past the age, never pending ones', () => {
+    jobs.submit('old-done', request(), NOW - 40 * DAY);
+    start('old-done', NOW - 40 * DAY);
+    jobs.finishAttempt('old-done', 1, { outcome: 'done', httpStatus: 200, body: 'answer' }, NOW - 40 * DAY);
+    jobs.submit('old-pending', request({ client_id: 'b' }), NOW - 40 * DAY);
+    jobs.submit('new-done', request({ client_id: 'c' }), NOW - DAY);
+    start('new-done', NOW - DAY);
+    jobs.finishAttempt('new-done', 1, { outcome: 'done', httpStatus: 200, body: 'answer' }, NOW - DAY);
+    conversations.ensure('conv', 'mock', 'default', NOW - 40 * DAY);
+    conversations.addMessage('conv', 'user', 'old', NOW - 40 * DAY);
+    expect(jobs.prune(NOW, 30 * DAY, 1024 ** 3)).toEqual({ deletedJobs: 1, deletedMessages: 1 });
+    expect(jobs.summary('old-done')).toBeNull();
+    expect(jobs.summary('old-pending')?.status).toBe('pending');
+    expect(jobs.get('new-done')?.result?.body).toBe('answer');
+    const left = db().sqlite.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM job_attempts WHERE job_id = 'old-done'").get();
+    expect(left?.n).toBe(0);
+  });
+
+  it('deletes the oldest finished jobs until the DB fits its size cap', () => {
+    const big = new JobStore(db().sqlite, conversations, { resultMaxBytes: 64 * 1024 });
+    for (let i = 0; i < 40; i++) {
+      big.submit(`j${i}`, request({ client_id: `c${i}` }), NOW + i);
+      big.startAttempt(`j${i}`, NOW + i, (n) => attemptRequestId(`j${i}`, n));
+      big.finishAttempt(`j${i}`, 1, { outcome: 'done', httpStatus: 200, body: 'x'.repeat(60_000) }, NOW + i);
+    }
+    const { deletedJobs } = big.prune(NOW + 100, 30 * DAY, 1024 * 1024);
+    expect(deletedJobs).toBeGreaterThan(20);
+    expect(big.summary('j0')).toBeNull();
+    expect(big.summary('j39')?.status).toBe('done');
+  });
+});
+
 describe('restart recovery of jobs', () => {
   const recover = () => runRecovery(db().sqlite, { now: () => NOW + 100, monotonicMs: () => 0, renewalRecoveryDelayMs: 60_000 });
 

@@ -80,8 +80,8 @@ export interface JobLimits {
   resultMaxBytes: number;
 }
 
-/** Finished jobs deleted per step while the DB is over its size cap. */
-const PRUNE_BATCH = 200;
+/** Finished jobs deleted per step while the DB is over its size cap: small, so it ends just under the cap. */
+const PRUNE_BATCH = 10;
 
 /** Bytes the DB's pages hold (free pages excluded: SQLite reuses them before growing the file). */
 export function usedBytes(sqlite: Sqlite): number {
