@@ -113,7 +113,7 @@ async function run(command: Exclude<CliCommand, { name: 'help' }>, client: Condu
       return EXIT.ok;
     }
     case 'conversations-set': {
-      const c = await client.setConversation(command.id, command.action, command.reason);
+      const c = await client.setConversation(command.id, command.action, command.reason === undefined ? {} : { reason: command.reason });
       out(`${c.conversation_id}: ${c.automation_status}${c.pause_reason === null ? '' : ` (${c.pause_reason})`}`);
       return EXIT.ok;
     }

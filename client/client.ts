@@ -26,7 +26,7 @@ import {
   StreamErrorSchema,
   StreamEventSchema,
 } from '../shared/api.js';
-import { type ApiConversation, ApiConversationListResponseSchema, ApiConversationSchema } from '../shared/conversations.js';
+import { type ApiConversation, ApiConversationListResponseSchema, ApiConversationSchema, type RenewalScheduleSchema } from '../shared/conversations.js';
 import { ConductorError } from '../shared/errors.js';
 import {
   type ApiJob,
@@ -51,6 +51,9 @@ import type { JournalEntry, JournalOutcome } from '../shared/journal.js';
 import type { RelayRequestInput } from '../shared/relay.js';
 import { SseDecoder } from '../shared/sse.js';
 
+
+/** A renewal schedule as a program writes it (method defaults to POST). */
+export type RenewalScheduleInput = z.input<typeof RenewalScheduleSchema>;
 
 /** What the host-not-running error tells a person to do. */
 export const HOST_UNAVAILABLE_MESSAGE = 'Firefox with conductor-fx is not running or the host is not registered: run `npm run install-host -- status`';
@@ -280,9 +283,9 @@ export class ConductorClient {
     return parseAnswer(ApiConversationSchema, await this.call('GET', `/v1/conversations/${encodeURIComponent(id)}`), 'conversation');
   }
 
-  /** POST /v1/conversations/{id}/{auto|manual|pause|resume}. */
-  async setConversation(id: string, action: 'auto' | 'manual' | 'pause' | 'resume', reason?: string): Promise<ApiConversation> {
-    const body = action === 'pause' && reason !== undefined ? { reason } : undefined;
+  /** POST /v1/conversations/{id}/{auto|manual|pause|resume}; `pause` takes a reason, `auto` a renewal schedule. */
+  async setConversation(id: string, action: 'auto' | 'manual' | 'pause' | 'resume', options: { reason?: string; renewal?: RenewalScheduleInput } = {}): Promise<ApiConversation> {
+    const body = action === 'pause' && options.reason !== undefined ? { reason: options.reason } : action === 'auto' && options.renewal !== undefined ? { renewal: options.renewal } : undefined;
     return parseAnswer(ApiConversationSchema, await this.call('POST', `/v1/conversations/${encodeURIComponent(id)}/${action}`, body), 'conversation');
   }
 

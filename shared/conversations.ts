@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { JobStatusSchema } from './jobs.js';
+import { HttpMethodSchema } from './journal.js';
+import { HeadersSchema, RelativePathSchema } from './relay.js';
 
 /**
  * Conversations under automation and their safety rules (issue 13), as the loopback API shows them.
@@ -8,6 +10,25 @@ import { JobStatusSchema } from './jobs.js';
 
 export const AutomationStatusSchema = z.enum(['manual', 'auto', 'paused']);
 export const ExecutionStateSchema = z.enum(['idle', 'renewal_running', 'instruction_running']);
+
+/**
+ * A conversation's renewal schedule: while it is `auto`, a renewal job with this request is
+ * submitted every `every_ms` (none while one is still pending or running). The host validates it
+ * as a job request when it is set.
+ */
+export const RenewalScheduleSchema = z
+  .object({
+    every_ms: z.number().int().min(1_000).max(7 * 24 * 3_600_000),
+    method: HttpMethodSchema.default('POST'),
+    path: RelativePathSchema,
+    headers: HeadersSchema.default({}),
+    body: z.string().max(1024 * 1024).nullable().default(null),
+  })
+  .strict();
+export type RenewalSchedule = z.infer<typeof RenewalScheduleSchema>;
+
+/** POST /v1/conversations/{id}/auto (the body is optional; a schedule replaces the one before). */
+export const ApiConversationAutoSchema = z.object({ renewal: RenewalScheduleSchema.optional() }).strict();
 
 /** A conversation under automation (no message text). */
 export const ApiConversationSchema = z.object({
@@ -21,6 +42,9 @@ export const ApiConversationSchema = z.object({
   repeated_message_count: z.number().int().min(0),
   repeated_renewal_count: z.number().int().min(0),
   cooldown_until: z.number().int().nullable(),
+  /** The renewal schedule without its body, and when the next renewal job is due (null: none scheduled). */
+  renewal: z.object({ every_ms: z.number().int(), method: HttpMethodSchema, path: z.string() }).nullable(),
+  next_renewal_at: z.number().int().nullable(),
   last_error: z.string().nullable(),
   created_at: z.number().int(),
   updated_at: z.number().int(),

@@ -96,7 +96,7 @@ describe('jobs across host restarts (real host, SIGKILL)', () => {
       if (flights.has(jobId)) violations.push(`job ${jobId} twice in flight`);
       if ([...flights.values()].includes(r.clientId)) violations.push(`target ${r.clientId} twice in flight`);
       flights.set(jobId, r.clientId);
-      await new Promise((resolve) => setTimeout(resolve, 20 + (answerCount++ % 5) * 15));
+      await new Promise((resolve) => setTimeout(resolve, 40 + (answerCount++ % 5) * 20));
       flights.delete(jobId);
       return echoResponse(r);
     };
@@ -108,7 +108,10 @@ describe('jobs across host restarts (real host, SIGKILL)', () => {
       ids.push((await current.client.submitJob({ platform: 'mock', client_id: TARGETS[i % TARGETS.length], method: 'POST', path: `/job/${i}`, body: String(i), max_attempts: 10 })).job_id);
     }
     for (let kill = 0; kill < KILLS; kill++) {
-      await new Promise((resolve) => setTimeout(resolve, 250 + kill * 40));
+      // Kill while an attempt is in flight, a little later each time.
+      const flights = inFlight;
+      await waitFor('an attempt in flight', () => (flights.size > 0 ? true : undefined), 60_000);
+      await new Promise((resolve) => setTimeout(resolve, kill * 7));
       current.host.kill('SIGKILL');
       await current.host.exited;
       inFlight = new Map();
@@ -137,7 +140,7 @@ describe('jobs across host restarts (real host, SIGKILL)', () => {
       for (const id of seenIds) if (jobIdOf(id) === job.job_id) expect(recorded.has(id)).toBe(true);
     }
     expect(details.filter((j) => j.status === 'done').length).toBe(JOBS);
-    // The kills did land mid-attempt.
+    // The kills landed mid-attempt.
     expect(interrupted).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -200,6 +200,27 @@ describe('durable jobs (real host, fake add-on)', () => {
     await expect(h.client.conversation('conv-none')).rejects.toMatchObject({ code: 'not_found' });
   });
 
+  it('renews an auto conversation on its schedule, one renewal at a time, until the same-renewal rule pauses it', async () => {
+    await h.client.submitJob({ platform: 'mock', method: 'POST', path: '/start', body: 'begin', conversation_id: 'conv-auto' });
+    const bad = await rawRequest({ port: h.port, method: 'POST', path: '/v1/conversations/conv-auto/auto', headers: h.auth, body: JSON.stringify({ renewal: { every_ms: 1_000, method: 'GET', path: '/renew', body: 'x' } }) });
+    expect([bad.status, errorCode(bad)]).toEqual([400, 'bad_payload']);
+    const auto = await h.client.setConversation('conv-auto', 'auto', { renewal: { every_ms: 1_000, path: '/renew', body: 'keep going' } });
+    expect(auto).toMatchObject({ automation_status: 'auto', renewal: { every_ms: 1_000, method: 'POST', path: '/renew' }, next_renewal_at: expect.any(Number) });
+    const paused = await waitFor('the same-renewal rule to pause the conversation', async () => {
+      const c = await h.client.conversation('conv-auto');
+      return c.automation_status === 'paused' ? c : undefined;
+    }, 20_000);
+    expect(paused).toMatchObject({ repeated_renewal_count: 5, pause_reason: expect.stringContaining('the same renewal sent 5 times in a row') });
+    const renewals = (await h.client.renewalJobs({ limit: 50 })).jobs.filter((j) => j.conversation_id === 'conv-auto');
+    expect(renewals).toHaveLength(5);
+    expect(renewals.every((j) => j.status === 'done' && j.kind === 'renewal')).toBe(true);
+    const sent = seen.filter((s) => s.request.path === '/renew');
+    expect(sent).toHaveLength(5);
+    for (let i = 1; i < sent.length; i++) expect(sent[i]!.at - sent[i - 1]!.at).toBeGreaterThanOrEqual(900);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(seen.filter((s) => s.request.path === '/renew')).toHaveLength(5);
+  });
+
   it('serves the OpenAPI document at /v1/openapi.json, equal to docs/openapi.json', async () => {
     const served = await rawRequest({ port: h.port, path: '/v1/openapi.json', headers: h.auth });
     expect(served.status).toBe(200);
@@ -210,7 +231,8 @@ describe('durable jobs (real host, fake add-on)', () => {
     const renewal = await h.client.submitJob({ platform: 'mock', method: 'POST', path: '/renew', body: 'continue', conversation_id: 'conv-r', kind: 'renewal' });
     await done(renewal.job_id);
     const listed = await h.client.renewalJobs();
-    expect(listed.jobs.map((j) => j.job_id)).toEqual([renewal.job_id]);
+    expect(listed.jobs.filter((j) => j.conversation_id === 'conv-r').map((j) => j.job_id)).toEqual([renewal.job_id]);
+    expect(listed.jobs.every((j) => j.kind === 'renewal')).toBe(true);
     expect(listed.jobs[0]).toMatchObject({ kind: 'renewal', conversation_id: 'conv-r', status: 'done' });
   });
 });

@@ -1,4 +1,5 @@
 import {
+  ApiConversationAutoSchema,
   ApiConversationListQuerySchema,
   ApiConversationPauseSchema,
   ApiRenewalJobsQuerySchema,
@@ -126,8 +127,13 @@ export function jobRoutes(jobs: JobsService): Route[] {
       async handle(call) {
         const [id, rawAction] = call.params as [string, string];
         const action = ConversationActionSchema.parse(rawAction);
-        const { reason } = action === 'pause' ? parseInput(ApiConversationPauseSchema, await optionalBody(call), 'request body') : { reason: undefined };
-        const conversation = jobs.conversations.setStatus(id, action, jobs.now(), reason);
+        let conversation;
+        if (action === 'auto') {
+          conversation = jobs.setAuto(id, parseInput(ApiConversationAutoSchema, await optionalBody(call), 'request body').renewal);
+        } else {
+          const { reason } = action === 'pause' ? parseInput(ApiConversationPauseSchema, await optionalBody(call), 'request body') : { reason: undefined };
+          conversation = jobs.conversations.setStatus(id, action, jobs.now(), reason);
+        }
         if (action !== 'pause') jobs.dispatcher.kick();
         sendJson(call.res, 200, conversation);
       },

@@ -13,6 +13,7 @@ import {
   SSE_EVENTS,
 } from '../../../shared/api.js';
 import {
+  ApiConversationAutoSchema,
   ApiConversationListQuerySchema,
   ApiConversationListResponseSchema,
   ApiConversationPauseSchema,
@@ -79,7 +80,8 @@ export const API_OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/v1/jobs/{job_id}/events', summary: "A job's events until it ends (event stream)", responses: { 200: { events: Object.values(JOB_SSE_EVENTS) } } },
   { method: 'get', path: '/v1/conversations', summary: 'Conversations under automation', query: ApiConversationListQuerySchema, responses: { 200: { json: ApiConversationListResponseSchema } } },
   { method: 'get', path: '/v1/conversations/{conversation_id}', summary: 'One conversation', responses: { 200: { json: ApiConversationSchema } } },
-  ...(['auto', 'manual', 'resume'] as const).map((action): Operation => ({ method: 'post', path: `/v1/conversations/{conversation_id}/${action}`, summary: `Set the conversation ${action === 'resume' ? 'back to its status before the pause' : `to ${action}`}`, responses: { 200: { json: ApiConversationSchema } } })),
+  { method: 'post', path: '/v1/conversations/{conversation_id}/auto', summary: 'Set the conversation to auto, optionally with a renewal schedule', body: ApiConversationAutoSchema, bodyOptional: true, responses: { 200: { json: ApiConversationSchema } } },
+  ...(['manual', 'resume'] as const).map((action): Operation => ({ method: 'post', path: `/v1/conversations/{conversation_id}/${action}`, summary: `Set the conversation ${action === 'resume' ? 'back to its status before the pause' : `to ${action}`}`, responses: { 200: { json: ApiConversationSchema } } })),
   { method: 'post', path: '/v1/conversations/{conversation_id}/pause', summary: 'Pause the conversation (its jobs wait)', body: ApiConversationPauseSchema, bodyOptional: true, responses: { 200: { json: ApiConversationSchema } } },
   { method: 'get', path: '/v1/renewal/jobs', summary: 'Renewal jobs, newest first, paged', query: ApiRenewalJobsQuerySchema, responses: { 200: { json: ApiJobListResponseSchema } } },
   { method: 'get', path: '/v1/openapi.json', summary: 'This document', responses: { 200: { json: z.record(z.string(), z.unknown()) } } },

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { ApiJob, ApiJobRequest } from '../../../shared/jobs.js';
+import type { ApiConversation, RenewalSchedule } from '../../../shared/conversations.js';
+import { type ApiJob, type ApiJobRequest, ApiJobRequestSchema } from '../../../shared/jobs.js';
 import type { SafetyLimits } from '../../../shared/safety-limits.js';
 import type { ExtensionLink, Logger } from '../api/context.js';
 import { asConductorError } from '../api/http-errors.js';
-import { ConversationStore } from '../store/conversation-store.js';
+import { parseInput } from '../api/validate.js';
+import { ConversationStore, type DueRenewal } from '../store/conversation-store.js';
 import type { Sqlite } from '../store/db.js';
 import { JobStore } from '../store/job-store.js';
 import { type DispatcherTimers, JobDispatcher } from './dispatcher.js';
@@ -18,6 +20,8 @@ export interface JobsConfig {
 
 /** How often retention runs (and once at start). */
 export const RETENTION_INTERVAL_MS = 60 * 60_000;
+/** How often due renewals are looked for (a partial-index lookup). */
+const RENEWAL_CHECK_MS = 1_000;
 /** The dispatcher's longest sleep: a backstop, since submissions, answers and hello wake it. */
 const IDLE_POLL_MS = 5_000;
 
@@ -38,6 +42,7 @@ export class JobsService {
   readonly events = new JobEvents();
   readonly dispatcher: JobDispatcher;
   private retentionTimer: unknown = null;
+  private renewalTimer: unknown = null;
 
   constructor(private readonly deps: JobsServiceDeps) {
     this.conversations = new ConversationStore(deps.sqlite, deps.safety);
@@ -49,13 +54,29 @@ export class JobsService {
   start(): void {
     this.dispatcher.start();
     this.retain();
+    this.renew();
   }
 
   /** Stops both; jobs in flight are recovered on the next start if they do not finish first. */
   stop(): void {
     this.dispatcher.stop();
-    if (this.retentionTimer !== null) this.deps.timers.clearTimeout(this.retentionTimer);
+    for (const timer of [this.retentionTimer, this.renewalTimer]) if (timer !== null) this.deps.timers.clearTimeout(timer);
     this.retentionTimer = null;
+    this.renewalTimer = null;
+  }
+
+  /**
+   * Sets a conversation to `auto`, with a renewal schedule when given (checked as a renewal job
+   * of that conversation would be: bad_payload names the field).
+   */
+  setAuto(id: string, schedule: RenewalSchedule | undefined): ApiConversation {
+    const conversation = this.conversations.describe(id);
+    if (schedule !== undefined) parseInput(ApiJobRequestSchema, renewalJobInput({ conversationId: id, platform: conversation.platform, clientId: conversation.client_id, dueAt: 0, schedule }), 'renewal');
+    const now = this.now();
+    const auto = this.conversations.setStatus(id, 'auto', now);
+    if (schedule === undefined) return auto;
+    this.conversations.setRenewal(id, schedule, now);
+    return this.conversations.describe(id);
   }
 
   /** The host's epoch clock. */
@@ -70,6 +91,18 @@ export class JobsService {
     return submitted;
   }
 
+  /** Submits the renewal jobs that are due, then looks again shortly. */
+  private renew(): void {
+    const { log, now, timers } = this.deps;
+    try {
+      const taken = this.conversations.takeDueRenewals(now(), (due) => void this.store.submit(`job-${randomUUID()}`, ApiJobRequestSchema.parse(renewalJobInput(due)), now()));
+      if (taken > 0) this.dispatcher.kick();
+    } catch (err) {
+      log.error('scheduling renewals failed', { code: asConductorError(err).code });
+    }
+    this.renewalTimer = timers.setTimeout(() => this.renew(), RENEWAL_CHECK_MS);
+  }
+
   private retain(): void {
     const { config, log, now, timers } = this.deps;
     try {
@@ -80,4 +113,10 @@ export class JobsService {
     }
     this.retentionTimer = timers.setTimeout(() => this.retain(), RETENTION_INTERVAL_MS);
   }
+}
+
+/** The job request of one renewal: the schedule's request, tied to its conversation. */
+function renewalJobInput(due: DueRenewal): unknown {
+  const { method, path, headers, body } = due.schedule;
+  return { platform: due.platform, client_id: due.clientId, method, path, headers, body, conversation_id: due.conversationId, kind: 'renewal' };
 }

@@ -1,5 +1,5 @@
 import { ConductorError } from '../../../shared/errors.js';
-import type { ApiConversation } from '../../../shared/conversations.js';
+import { type ApiConversation, type RenewalSchedule, RenewalScheduleSchema } from '../../../shared/conversations.js';
 import { type SafetyLimits, SafetyLimitsSchema } from '../../../shared/safety-limits.js';
 import { guarded, inTransaction, type Sqlite, type Statement } from './db.js';
 
@@ -34,6 +34,8 @@ interface ConversationRow {
   last_message_fingerprint: string | null;
   last_renewal_fingerprint: string | null;
   cooldown_until: number | null;
+  renewal_schedule: string | null;
+  next_renewal_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -41,7 +43,24 @@ interface ConversationRow {
 /** How a job's attempt counts for its conversation's safety rules. */
 export type ConversationOutcome = { kind: 'done'; renewal: boolean; messageFingerprint: string } | { kind: 'failed'; error: string };
 
+/** A stored schedule, or null when none (or no longer valid: then nothing is renewed). */
+function scheduleOf(row: ConversationRow): RenewalSchedule | null {
+  if (row.renewal_schedule === null) return null;
+  const parsed = RenewalScheduleSchema.safeParse(JSON.parse(row.renewal_schedule));
+  return parsed.success ? parsed.data : null;
+}
+
+/** A renewal due now: the conversation and what to send. */
+export interface DueRenewal {
+  conversationId: string;
+  platform: string;
+  clientId: string;
+  dueAt: number;
+  schedule: RenewalSchedule;
+}
+
 function toApi(row: ConversationRow): ApiConversation {
+  const schedule = scheduleOf(row);
   return {
     conversation_id: row.id,
     platform: row.platform,
@@ -53,6 +72,8 @@ function toApi(row: ConversationRow): ApiConversation {
     repeated_message_count: row.repeated_message_count,
     repeated_renewal_count: row.repeated_renewal_count,
     cooldown_until: row.cooldown_until,
+    renewal: schedule === null ? null : { every_ms: schedule.every_ms, method: schedule.method, path: schedule.path },
+    next_renewal_at: schedule === null ? null : row.next_renewal_at,
     last_error: row.last_error,
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -196,6 +217,41 @@ export class ConversationStore {
           .run(status, now, id);
       }
       return toApi(this.rowById.get(id)!);
+    });
+  }
+
+  /** Sets (or with null clears) the renewal schedule; the first renewal is due one interval from now. */
+  setRenewal(id: string, schedule: RenewalSchedule | null, now: number): void {
+    guarded('set a renewal schedule', () =>
+      this.sqlite
+        .prepare('UPDATE local_conversations SET renewal_schedule = ?, next_renewal_at = ?, updated_at = ? WHERE id = ?')
+        .run(schedule === null ? null : JSON.stringify(schedule), schedule === null ? null : now + schedule.every_ms, now, id),
+    );
+  }
+
+  /**
+   * The renewals due at `now` of `auto` conversations with no renewal job pending or running, each
+   * moved on to its next time (one interval on from now, so a host that was down does not catch up
+   * with a burst). The caller submits a renewal job for each, in the same transaction.
+   */
+  takeDueRenewals(now: number, submit: (due: DueRenewal) => void): number {
+    return inTransaction(this.sqlite, 'schedule renewals', () => {
+      const rows = this.sqlite
+        .prepare<[number], ConversationRow>(
+          `SELECT * FROM local_conversations INDEXED BY local_conversations_renewal_due
+           WHERE automation_status = 'auto' AND renewal_schedule IS NOT NULL AND next_renewal_at <= ?
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.conversation_id = local_conversations.id AND kind = 'renewal' AND status IN ('pending', 'running'))`,
+        )
+        .all(now);
+      let taken = 0;
+      for (const row of rows) {
+        const schedule = scheduleOf(row);
+        if (schedule === null || row.next_renewal_at === null) continue;
+        submit({ conversationId: row.id, platform: row.platform, clientId: row.client_id, dueAt: row.next_renewal_at, schedule });
+        this.sqlite.prepare('UPDATE local_conversations SET next_renewal_at = ? WHERE id = ?').run(now + schedule.every_ms, row.id);
+        taken += 1;
+      }
+      return taken;
     });
   }
 

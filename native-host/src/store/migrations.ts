@@ -190,6 +190,10 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE local_conversations ADD COLUMN last_message_fingerprint TEXT;
       ALTER TABLE local_conversations ADD COLUMN last_renewal_fingerprint TEXT;
       ALTER TABLE local_conversations ADD COLUMN cooldown_until INTEGER;
+      ALTER TABLE local_conversations ADD COLUMN renewal_schedule TEXT;
+      ALTER TABLE local_conversations ADD COLUMN next_renewal_at INTEGER;
+      CREATE INDEX local_conversations_renewal_due ON local_conversations (next_renewal_at)
+        WHERE automation_status = 'auto' AND renewal_schedule IS NOT NULL;
     `,
   },
 ];
