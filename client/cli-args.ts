@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { RenewalScheduleInput } from './client.js';
 import { type ApiJobRequestInput, type JobStatus, JobStatusSchema, OnInterruptSchema } from '../shared/jobs.js';
 import { HttpMethodSchema, type HttpMethod } from '../shared/journal.js';
 import { DEFAULT_CLIENT_ID } from '../shared/platforms.js';
@@ -18,7 +19,7 @@ export type CliCommand =
   | { name: 'jobs-show' | 'jobs-watch'; id: string; json: boolean }
   | { name: 'jobs-cancel'; id: string }
   | { name: 'conversations-list'; json: boolean }
-  | { name: 'conversations-set'; id: string; action: 'auto' | 'manual' | 'pause' | 'resume'; reason: string | undefined };
+  | { name: 'conversations-set'; id: string; action: 'auto' | 'manual' | 'pause' | 'resume'; reason: string | undefined; renewal: RenewalScheduleInput | undefined };
 
 /** A parsed command line: the command and the data dir override. */
 export interface CliInvocation {
@@ -53,6 +54,7 @@ commands:
   jobs cancel <job id>                    cancel a pending or running job
   conversations list [--json]             conversations under automation
   conversations auto|manual|pause|resume <id> [reason]
+      auto takes a renewal schedule: [--every-ms n --renew-path /p [--body text] [--header 'name: value']...]
 
 options:
   --data-dir dir   the host's data dir (default: $CONDUCTOR_FX_DATA_DIR or the OS default)
@@ -88,6 +90,16 @@ function time(value: string | undefined, flag: string): number | undefined {
 
 type Flags = ReturnType<typeof parseArgs<{ options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>; allowPositionals: true; strict: true }>>['values'];
 const str = (v: Flags, key: string): string | undefined => (typeof v[key] === 'string' ? (v[key] as string) : undefined);
+
+/** The renewal schedule of `conversations auto` (--every-ms with --renew-path), or none. */
+function renewalOf(action: string, v: Flags): RenewalScheduleInput | undefined {
+  const everyMs = integer(str(v, 'every-ms'), '--every-ms', 1_000, 7 * 24 * 3_600_000);
+  const path = str(v, 'renew-path');
+  if (everyMs === undefined && path === undefined) return undefined;
+  if (action !== 'auto' || everyMs === undefined || path === undefined) throw new UsageError('a renewal schedule is set with conversations auto <id> --every-ms n --renew-path /p');
+  const body = str(v, 'body');
+  return { every_ms: everyMs, path, headers: headerMap((v['header'] as string[] | undefined) ?? []), ...(body === undefined ? {} : { body }) };
+}
 
 function jobsCommand(rest: string[], v: Flags, json: boolean): CliCommand {
   const [sub, ...args] = rest;
@@ -169,6 +181,8 @@ export function parseCli(argv: string[]): CliInvocation {
         'on-interrupt': { type: 'string' },
         status: { type: 'string' },
         cursor: { type: 'string' },
+        'every-ms': { type: 'string' },
+        'renew-path': { type: 'string' },
       },
     });
   } catch (err) {
@@ -223,7 +237,7 @@ export function parseCli(argv: string[]): CliInvocation {
       const [action, id, ...reason] = rest;
       if (action === 'list' && id === undefined) return { command: { name: 'conversations-list', json }, dataDir };
       if ((action === 'auto' || action === 'manual' || action === 'pause' || action === 'resume') && id !== undefined && (action === 'pause' || reason.length === 0)) {
-        return { command: { name: 'conversations-set', id, action, reason: reason.length === 0 ? undefined : reason.join(' ') }, dataDir };
+        return { command: { name: 'conversations-set', id, action, reason: reason.length === 0 ? undefined : reason.join(' '), renewal: renewalOf(action, v) }, dataDir };
       }
       throw new UsageError('usage: conductor-fx conversations list | conversations auto|manual|resume <id> | conversations pause <id> [reason]');
     }

@@ -113,8 +113,9 @@ async function run(command: Exclude<CliCommand, { name: 'help' }>, client: Condu
       return EXIT.ok;
     }
     case 'conversations-set': {
-      const c = await client.setConversation(command.id, command.action, command.reason === undefined ? {} : { reason: command.reason });
-      out(`${c.conversation_id}: ${c.automation_status}${c.pause_reason === null ? '' : ` (${c.pause_reason})`}`);
+      const c = await client.setConversation(command.id, command.action, { ...(command.reason === undefined ? {} : { reason: command.reason }), ...(command.renewal === undefined ? {} : { renewal: command.renewal }) });
+      const renewal = c.renewal === null ? '' : `, renewal ${c.renewal.method} ${c.renewal.path} every ${formatWait(c.renewal.every_ms)}`;
+      out(`${c.conversation_id}: ${c.automation_status}${c.pause_reason === null ? '' : ` (${c.pause_reason})`}${renewal}`);
       return EXIT.ok;
     }
   }

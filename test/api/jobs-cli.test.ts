@@ -49,6 +49,8 @@ describe('conductor-fx jobs and conversations (real host)', () => {
     expect((await cli('conversations', 'list')).stdout).toMatch(/cli-conv\s+mock\s+default\s+paused\s+\S+\s+0\s+checking by hand/);
     expect((await cli('conversations', 'resume', 'cli-conv')).stdout).toBe('cli-conv: manual\n');
     expect((await cli('conversations', 'auto', 'cli-conv')).stdout).toBe('cli-conv: auto\n');
+    expect((await cli('conversations', 'auto', 'cli-conv', '--every-ms', '3600000', '--renew-path', '/renew', '--body', 'go on')).stdout).toBe('cli-conv: auto, renewal POST /renew every 1:00:00\n');
+    expect((await cli('conversations', 'pause', 'cli-conv', '--every-ms', '5000')).code).toBe(EXIT.usage);
     expect((await cli('conversations', 'resume')).code).toBe(EXIT.usage);
   });
 });
