@@ -144,7 +144,6 @@ export const JOB_SSE_EVENTS = {
   failed: 'failed',
   cancelled: 'cancelled',
 } as const;
-export type JobEventName = keyof typeof JOB_SSE_EVENTS;
 
 /** `queued`: waiting for its next attempt (sent first when the job is pending, and after each retry is scheduled). */
 export const JobQueuedEventSchema = z.object({ job_id: z.string(), attempt_count: z.number().int(), next_attempt_at: epochMs.nullable(), last_error: ErrorSummarySchema.nullable() });

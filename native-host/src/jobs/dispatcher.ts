@@ -52,16 +52,6 @@ export class JobDispatcher {
 
   constructor(private readonly deps: DispatcherDeps) {}
 
-  /** The current state (for status and tests). */
-  get current(): DispatcherState {
-    return this.state;
-  }
-
-  /** Number of attempts in flight. */
-  get inFlightCount(): number {
-    return this.inFlight.size;
-  }
-
   /** Starts dispatching. */
   start(): void {
     this.move({ kind: 'running' });

@@ -35,7 +35,7 @@ describe('JobStore', () => {
     jobs.submit('j1', request({ idempotency_key: 'k1' }), NOW);
     expect(jobs.submit('j2', request({ idempotency_key: 'k1' }), NOW + 1)).toMatchObject({ job: { job_id: 'j1' }, replayed: true });
     expect(() => jobs.submit('j3', request({ idempotency_key: 'k1', body: 'other' }), NOW)).toThrow(expect.objectContaining({ code: 'duplicate_request' }));
-    expect(jobs.summary('j2')).toBeNull();
+    expect(jobs.get('j2')).toBeNull();
   });
 
   it('lists the targets with pending jobs by skip-scan, and each target head in due order', () => {
@@ -144,8 +144,8 @@ describe('job retention', () => {
     conversations.ensure('conv', 'mock', 'default', NOW - 40 * DAY);
     conversations.addMessage('conv', 'user', 'old', NOW - 40 * DAY);
     expect(jobs.prune(NOW, 30 * DAY, 1024 ** 3)).toEqual({ deletedJobs: 1, deletedMessages: 1 });
-    expect(jobs.summary('old-done')).toBeNull();
-    expect(jobs.summary('old-pending')?.status).toBe('pending');
+    expect(jobs.get('old-done')).toBeNull();
+    expect(jobs.get('old-pending')?.status).toBe('pending');
     expect(jobs.get('new-done')?.result?.body).toBe('answer');
     const left = db().sqlite.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM job_attempts WHERE job_id = 'old-done'").get();
     expect(left?.n).toBe(0);
@@ -160,8 +160,8 @@ describe('job retention', () => {
     }
     const { deletedJobs } = big.prune(NOW + 100, 30 * DAY, 1024 * 1024);
     expect(deletedJobs).toBeGreaterThan(20);
-    expect(big.summary('j0')).toBeNull();
-    expect(big.summary('j39')?.status).toBe('done');
+    expect(big.get('j0')).toBeNull();
+    expect(big.get('j39')?.status).toBe('done');
   });
 });
 

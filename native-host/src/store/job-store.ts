@@ -71,8 +71,7 @@ export interface StartedAttempt {
 /** How an attempt ended, as the dispatcher decided it (see jobs/attempt-outcome.ts). */
 export type AttemptEnd =
   | { outcome: 'done'; httpStatus: number; body: string }
-  | { outcome: 'refused' | 'failed'; error: ConductorError; retryAt: number | null; retryAfterMs: number | null }
-  | { outcome: 'cancelled' };
+  | { outcome: 'refused' | 'failed'; error: ConductorError; retryAt: number | null; retryAfterMs: number | null };
 
 /** Limits on what the jobs store keeps. */
 export interface JobLimits {
@@ -84,7 +83,7 @@ export interface JobLimits {
 const PRUNE_BATCH = 10;
 
 /** Bytes the DB's pages hold (free pages excluded: SQLite reuses them before growing the file). */
-export function usedBytes(sqlite: Sqlite): number {
+function usedBytes(sqlite: Sqlite): number {
   const pageSize = sqlite.pragma('page_size', { simple: true }) as number;
   const pages = sqlite.pragma('page_count', { simple: true }) as number;
   const free = sqlite.pragma('freelist_count', { simple: true }) as number;
@@ -244,12 +243,6 @@ export class JobStore {
     });
   }
 
-  /** One job as listed, or null. */
-  summary(id: string): ApiJob | null {
-    const row = guarded('read a job', () => this.byId.get(id));
-    return row === undefined ? null : toApiJob(row);
-  }
-
   /** A page of jobs, newest first, filtered by status, platform and conversation. */
   list(query: ApiJobListQuery & { kind?: ApiJob['kind'] }): ApiJobListResponse {
     const params: Record<string, unknown> = { limit: query.limit + 1, cursor: query.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(query.cursor) };
@@ -310,8 +303,8 @@ export class JobStore {
 
   /**
    * Records how an attempt ended and moves the job on, in one transaction: done (answer stored,
-   * capped), pending again at `retryAt`, failed (attempts used up, deadline, or a fatal error),
-   * or left as it is when it was cancelled meanwhile. Returns the job as it now is.
+   * capped), pending again at `retryAt`, or failed (attempts used up, deadline, or a fatal error);
+   * a job cancelled meanwhile stays cancelled. Returns the job as it now is.
    */
   finishAttempt(id: string, attempt: number, end: AttemptEnd, now: number): ApiJob | null {
     return inTransaction(this.sqlite, 'finish a job attempt', () => {
@@ -353,8 +346,6 @@ export class JobStore {
         this.sqlite
           .prepare("UPDATE jobs SET status = 'done', attempt_count = ?, response_status = ?, last_error_code = NULL, last_error_message = NULL, updated_at = ?, finished_at = ? WHERE id = ?")
           .run(counted, end.httpStatus, now, now, id);
-      } else if (end.outcome === 'cancelled') {
-        this.finish(id, 'cancelled', counted, new ConductorError('cancelled', 'the job was cancelled'), now);
       } else {
         const { error: err, retryAt } = end;
         if (retryAt === null || counted >= row.max_attempts) {
