@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { JobStatusSchema } from './jobs.js';
 import { HttpMethodSchema } from './journal.js';
-import { HeadersSchema, RelativePathSchema } from './relay.js';
+import { RequestHeadersSchema } from './headers.js';
+import { RelativePathSchema } from './relay.js';
 
 /**
  * Conversations under automation and their safety rules (issue 13), as the loopback API shows them.
@@ -21,7 +22,7 @@ export const RenewalScheduleSchema = z
     every_ms: z.number().int().min(1_000).max(7 * 24 * 3_600_000),
     method: HttpMethodSchema.default('POST'),
     path: RelativePathSchema,
-    headers: HeadersSchema.default({}),
+    headers: RequestHeadersSchema.default({}),
     body: z.string().max(1024 * 1024).nullable().default(null),
   })
   .strict();

@@ -3,6 +3,7 @@ import type { ApiInfoSchema, ExtensionMethod, ExtensionPayload, ExtensionResult,
 import type { RelayChunk } from '../../../shared/relay.js';
 import type { JobsService } from '../jobs/jobs-service.js';
 import type { PolicyFileRead } from '../policy-file.js';
+import type { ApiLimits } from './api-limits.js';
 import type { z } from 'zod';
 
 /** Structured log sink; never handed secrets (headers, bodies, tokens). */
@@ -36,6 +37,8 @@ export interface ApiContext {
   dataDir: string;
   /** From CONDUCTOR_FX_API_PORT, else 7311; 0 picks a free port (tests). */
   port: number;
+  /** The API's bounds; DEFAULT_API_LIMITS when absent (tests shrink them). */
+  limits?: Partial<ApiLimits>;
   extension: ExtensionLink;
   journal: JournalAccess;
   hostStatus(): HostStatus;

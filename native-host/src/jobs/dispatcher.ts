@@ -145,9 +145,17 @@ export class JobDispatcher {
     const { link, log, events } = this.deps;
     const request = attemptRelayRequest(job, attempt, at);
     events.emit(job.id, { name: 'attempt', data: { job_id: job.id, attempt, request_id: request.requestId } });
-    const run = new RelayRun(request, '', link, log, async () => {
-      if (!link.connected) throw new ConductorError('extension_unavailable', 'no add-on is connected to the host');
-    });
+    // An attempt has no callers joining late (the dispatcher keeps the pieces itself), so the run keeps none for them.
+    const run = new RelayRun(
+      request,
+      '',
+      link,
+      log,
+      async () => {
+        if (!link.connected) throw new ConductorError('extension_unavailable', 'no add-on is connected to the host');
+      },
+      0,
+    );
     const pieces: string[] = [];
     let admitted = false;
     const admit = () => {

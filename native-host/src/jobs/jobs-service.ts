@@ -95,7 +95,8 @@ export class JobsService {
   private renew(): void {
     const { log, now, timers } = this.deps;
     try {
-      const taken = this.conversations.takeDueRenewals(now(), (due) => void this.store.submit(`job-${randomUUID()}`, ApiJobRequestSchema.parse(renewalJobInput(due)), now()));
+      const at = now();
+      const taken = this.conversations.takeDueRenewals(at, (due) => void this.store.submit(`job-${randomUUID()}`, ApiJobRequestSchema.parse(renewalJobInput(due)), at));
       if (taken > 0) this.dispatcher.kick();
     } catch (err) {
       log.error('scheduling renewals failed', { code: asConductorError(err).code });
