@@ -1,6 +1,7 @@
 // Loopback API overhead: POST /v1/browser/request through API + host + native pipe to an
 // instant fake add-on (no policy: it answers at once), against a direct loopback node:http
-// call as the floor. Same client, same keep-alive agent, same answer size.
+// call as the floor. Same client, same keep-alive agent, same answer size. Then the jobs
+// figures (bench/jobs.ts): submissions through the API, and the dispatcher's pick.
 import { readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -8,6 +9,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { echoResponse } from '../test/api/api-host.js';
 import { ensureHostBuilt, startHost } from '../test/helpers/host-process.js';
+import { jobsEnqueuePerSecond, jobsPickNext } from './jobs.js';
 import type { BenchSuite } from './run.js';
 import { percentile, round } from './stats.js';
 
@@ -97,7 +99,12 @@ export const run: BenchSuite = async () => {
     const token = (await readFile(join(host.dataDir, 'api-token'), 'utf8')).trim();
     const api = await measure({ port, path: '/v1/browser/request', headers: { authorization: `Bearer ${token}` } });
     const direct = await directFloor();
+    const enqueue = await jobsEnqueuePerSecond(port, token);
+    const pick = jobsPickNext();
     return {
+      jobs_enqueue_per_s: Math.round(enqueue),
+      jobs_pick_next_ms_at_100k_pending: pick.p50,
+      jobs_pick_next_p99_ms_at_100k_pending: pick.p99,
       api_overhead_vs_direct_http: round(api.p50 / direct.p50, 2),
       api_p50_ms: round(api.p50),
       api_p99_ms: round(api.p99),

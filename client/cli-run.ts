@@ -1,7 +1,7 @@
 import { ERROR_TABLE, isConductorError } from '../shared/errors.js';
 import { ConductorClient } from './client.js';
 import { type CliCommand, USAGE, UsageError, parseCli } from './cli-args.js';
-import { formatCircuitTable, formatJournalTable, formatWait } from './format.js';
+import { formatCircuitTable, formatConversationTable, formatJobTable, formatJournalTable, formatWait } from './format.js';
 
 /** Exit codes of the CLI (also in its --help). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, hostUnavailable: 3 } as const;
@@ -71,6 +71,53 @@ async function run(command: Exclude<CliCommand, { name: 'help' }>, client: Condu
       const file = source ?? 'no policy.json: the defaults';
       out(applied ? `policy applied (${file})` : `policy not applied (${file}): the add-on keeps its policy (test build?)`);
       return applied ? EXIT.ok : EXIT.failed;
+    }
+    case 'jobs-submit': {
+      const accepted = await client.submitJob(command.job);
+      out(command.json ? JSON.stringify(accepted) : `${accepted.job_id} ${accepted.status}${accepted.replayed ? ' (already submitted under this idempotency key)' : ''}`);
+      return EXIT.ok;
+    }
+    case 'jobs-list': {
+      const { status, platform, conversation, limit, cursor } = command;
+      const page = await client.jobs({ status, platform, conversation, limit, cursor });
+      if (command.json) out(JSON.stringify(page, null, 2));
+      else out(`${formatJobTable(page.jobs, io.now())}${page.next_cursor === null ? '' : `\nmore: --cursor ${page.next_cursor}`}`);
+      return EXIT.ok;
+    }
+    case 'jobs-show': {
+      const job = await client.job(command.id);
+      if (command.json) {
+        out(JSON.stringify(job, null, 2));
+      } else {
+        out(formatJobTable([job], io.now()));
+        for (const a of job.attempts) out(`  attempt ${a.attempt}: ${a.outcome}${a.http_status === null ? '' : ` HTTP ${a.http_status}`}${a.error === null ? '' : ` ${a.error.code}: ${a.error.message}`}`);
+        if (job.result !== null) out(`${job.result.body}${job.result.truncated ? `\n[truncated: ${job.result.byte_length} bytes in all]` : ''}`);
+      }
+      return job.status === 'failed' ? EXIT.failed : EXIT.ok;
+    }
+    case 'jobs-watch': {
+      const final = await client.watchJob(command.id, (event) => {
+        if (command.json) out(JSON.stringify(event));
+        else if (event.name === 'streaming') io.stdout.write(event.data.data);
+        else io.stderr.write(`${event.name}${'attempt' in event.data ? ` (attempt ${String(event.data.attempt)})` : ''}\n`);
+      }, io.signal === undefined ? {} : { signal: io.signal });
+      return final.name === 'done' ? EXIT.ok : EXIT.failed;
+    }
+    case 'jobs-cancel': {
+      const job = await client.cancelJob(command.id);
+      out(`${job.job_id} ${job.status}`);
+      return EXIT.ok;
+    }
+    case 'conversations-list': {
+      const conversations = await client.conversations();
+      out(command.json ? JSON.stringify(conversations, null, 2) : formatConversationTable(conversations));
+      return EXIT.ok;
+    }
+    case 'conversations-set': {
+      const c = await client.setConversation(command.id, command.action, { ...(command.reason === undefined ? {} : { reason: command.reason }), ...(command.renewal === undefined ? {} : { renewal: command.renewal }) });
+      const renewal = c.renewal === null ? '' : `, renewal ${c.renewal.method} ${c.renewal.path} every ${formatWait(c.renewal.every_ms)}`;
+      out(`${c.conversation_id}: ${c.automation_status}${c.pause_reason === null ? '' : ` (${c.pause_reason})`}${renewal}`);
+      return EXIT.ok;
     }
   }
 }

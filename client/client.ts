@@ -31,12 +31,35 @@ import {
   StreamErrorSchema,
   StreamEventSchema,
 } from '../shared/api.js';
+import { type ApiConversation, ApiConversationListResponseSchema, ApiConversationSchema, type RenewalScheduleSchema } from '../shared/conversations.js';
 import { ConductorError } from '../shared/errors.js';
+import {
+  type ApiJob,
+  type ApiJobAccepted,
+  ApiJobAcceptedSchema,
+  type ApiJobDetail,
+  ApiJobDetailSchema,
+  type ApiJobListQuery,
+  type ApiJobListResponse,
+  ApiJobListResponseSchema,
+  type ApiJobRequestInput,
+  ApiJobSchema,
+  JOB_SSE_EVENTS,
+  JobAdmittedEventSchema,
+  JobAttemptEventSchema,
+  type JobEvent,
+  JobFinalEventSchema,
+  JobQueuedEventSchema,
+  JobStreamingEventSchema,
+} from '../shared/jobs.js';
 import type { JournalEntry, JournalOutcome } from '../shared/journal.js';
 import type { RelayRequestInput } from '../shared/relay.js';
 import { SseDecoder } from '../shared/sse.js';
 import { type HostAddress, sendHttp } from './http-transport.js';
 
+
+/** A renewal schedule as a program writes it (method defaults to POST). */
+export type RenewalScheduleInput = z.input<typeof RenewalScheduleSchema>;
 
 /** What the host-not-running error tells a person to do. */
 export const HOST_UNAVAILABLE_MESSAGE = 'Firefox with conductor-fx is not running or the host is not registered: run `npm run install-host -- status`';
@@ -103,6 +126,29 @@ function networkError(err: unknown, baseUrl: string): ConductorError {
   const code = (err as { code?: unknown }).code;
   if (code === 'ECONNREFUSED' || code === 'ENOENT') return new ConductorError('host_unavailable', `${HOST_UNAVAILABLE_MESSAGE} (nothing listens at ${baseUrl})`);
   return new ConductorError('host_unavailable', `the connection to the host at ${baseUrl} failed (${typeof code === 'string' ? code : 'network error'})`);
+}
+
+/** `?a=1&b=2` of the defined values ('' when none). */
+function queryString(query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  return params.size === 0 ? '' : `?${params.toString()}`;
+}
+
+const JOB_EVENT_SCHEMAS = {
+  queued: JobQueuedEventSchema,
+  attempt: JobAttemptEventSchema,
+  admitted: JobAdmittedEventSchema,
+  streaming: JobStreamingEventSchema,
+  done: JobFinalEventSchema,
+  failed: JobFinalEventSchema,
+  cancelled: JobFinalEventSchema,
+} as const;
+
+function parseJobEvent(name: string, data: unknown): JobEvent {
+  if (!Object.hasOwn(JOB_EVENT_SCHEMAS, name)) throw unexpected(`unknown job event ${name}`);
+  const key = name as keyof typeof JOB_SSE_EVENTS;
+  return { name: key, data: parseAnswer(JOB_EVENT_SCHEMAS[key], data, `job event ${name}`) } as JobEvent;
 }
 
 /** The typed client of the loopback API; every answer is validated with the shared schemas. */
@@ -197,10 +243,7 @@ export class ConductorClient {
 
   /** GET /v1/journal: the request journal, newest first. */
   async journal(query: { limit?: number; platform?: string; outcome?: JournalOutcome } = {}): Promise<JournalEntry[]> {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
-    const suffix = params.size === 0 ? '' : `?${params.toString()}`;
-    return parseAnswer(ApiJournalResponseSchema, await this.call('GET', `/v1/journal${suffix}`), 'journal').entries;
+    return parseAnswer(ApiJournalResponseSchema, await this.call('GET', `/v1/journal${queryString(query)}`), 'journal').entries;
   }
 
   /** Resets one target's circuit, backoff and failure count. */
@@ -222,6 +265,67 @@ export class ConductorClient {
   /** Re-reads `<data dir>/policy.json` on the host and applies it in the add-on (bad_payload names the refused fields). */
   async reloadPolicy(): Promise<ApiPolicyReloadResponse> {
     return parseAnswer(ApiPolicyReloadResponseSchema, await this.call('POST', '/v1/policy/reload'), 'policy reload');
+  }
+
+  /** POST /v1/jobs: stores the job (committed before the answer); `replayed` when its idempotency key named it already. */
+  async submitJob(input: ApiJobRequestInput): Promise<ApiJobAccepted> {
+    return parseAnswer(ApiJobAcceptedSchema, await this.call('POST', '/v1/jobs', input), 'job accepted');
+  }
+
+  /** GET /v1/jobs: one page, newest first; pass `next_cursor` back as `cursor` for the next. */
+  async jobs(query: Partial<ApiJobListQuery> = {}): Promise<ApiJobListResponse> {
+    return parseAnswer(ApiJobListResponseSchema, await this.call('GET', `/v1/jobs${queryString(query)}`), 'job list');
+  }
+
+  /** GET /v1/jobs/{id}: the job, its attempts and its stored answer. */
+  async job(id: string): Promise<ApiJobDetail> {
+    return parseAnswer(ApiJobDetailSchema, await this.call('GET', `/v1/jobs/${encodeURIComponent(id)}`), 'job');
+  }
+
+  /** POST /v1/jobs/{id}/cancel. */
+  async cancelJob(id: string): Promise<ApiJob> {
+    return parseAnswer(ApiJobSchema, await this.call('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`), 'cancelled job');
+  }
+
+  /** GET /v1/jobs/{id}/events: each event to `onEvent` until the job ends; resolves with the final event. */
+  async watchJob(id: string, onEvent: (event: JobEvent) => void = () => undefined, options: CallOptions = {}): Promise<Extract<JobEvent, { name: 'done' | 'failed' | 'cancelled' }>> {
+    const res = await this.send('GET', `/v1/jobs/${encodeURIComponent(id)}/events`, undefined, options);
+    await this.failOn(res);
+    const decoder = new SseDecoder();
+    const text = new TextDecoder();
+    try {
+      for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+        for (const message of decoder.push(text.decode(part, { stream: true }))) {
+          const event = parseJobEvent(message.event, JSON.parse(message.data));
+          onEvent(event);
+          if (event.name === 'done' || event.name === 'failed' || event.name === 'cancelled') return event;
+        }
+      }
+    } catch (err) {
+      throw err instanceof ConductorError ? err : networkError(err, this.baseUrl);
+    }
+    throw new ConductorError('stream_error', `the event stream of job ${id} ended before the job did`);
+  }
+
+  /** GET /v1/conversations. */
+  async conversations(limit?: number): Promise<ApiConversation[]> {
+    return parseAnswer(ApiConversationListResponseSchema, await this.call('GET', `/v1/conversations${queryString({ limit })}`), 'conversations').conversations;
+  }
+
+  /** GET /v1/conversations/{id}. */
+  async conversation(id: string): Promise<ApiConversation> {
+    return parseAnswer(ApiConversationSchema, await this.call('GET', `/v1/conversations/${encodeURIComponent(id)}`), 'conversation');
+  }
+
+  /** POST /v1/conversations/{id}/{auto|manual|pause|resume}; `pause` takes a reason, `auto` a renewal schedule. */
+  async setConversation(id: string, action: 'auto' | 'manual' | 'pause' | 'resume', options: { reason?: string; renewal?: RenewalScheduleInput } = {}): Promise<ApiConversation> {
+    const body = action === 'pause' && options.reason !== undefined ? { reason: options.reason } : action === 'auto' && options.renewal !== undefined ? { renewal: options.renewal } : undefined;
+    return parseAnswer(ApiConversationSchema, await this.call('POST', `/v1/conversations/${encodeURIComponent(id)}/${action}`, body), 'conversation');
+  }
+
+  /** GET /v1/renewal/jobs. */
+  async renewalJobs(query: { status?: ApiJob['status']; limit?: number; cursor?: string } = {}): Promise<ApiJobListResponse> {
+    return parseAnswer(ApiJobListResponseSchema, await this.call('GET', `/v1/renewal/jobs${queryString(query)}`), 'renewal jobs');
   }
 
   /** One JSON call: the parsed body of a 2xx, else the host's error as a ConductorError. */

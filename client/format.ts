@@ -1,3 +1,5 @@
+import type { ApiConversation } from '../shared/conversations.js';
+import type { ApiJob } from '../shared/jobs.js';
 import type { JournalEntry } from '../shared/journal.js';
 import type { CircuitState } from '../shared/policy-state.js';
 import { describePace, type AccountSnapshot, type BrowserStatus, type TargetSnapshot } from '../shared/status.js';
@@ -97,6 +99,26 @@ export function formatJournalTable(entries: readonly JournalEntry[]): string {
   const rows = [
     ['CREATED', 'REQUEST ID', 'PLATFORM', 'CLIENT', 'METHOD', 'PATH', 'OUTCOME', 'STATUS', 'ERROR'],
     ...entries.map((e) => [new Date(e.createdAt).toISOString(), e.requestId, e.platform, e.clientId, e.method, e.path, e.outcome, e.httpStatus === null ? '-' : String(e.httpStatus), e.errorCode ?? '-']),
+  ];
+  return table(rows, (_row, _col, text) => text).join('\n');
+}
+
+/** Jobs as a terminal table: status, attempts, when the next is due, the last error. */
+export function formatJobTable(jobs: readonly ApiJob[], now: number): string {
+  if (jobs.length === 0) return 'no jobs';
+  const rows = [
+    ['JOB', 'STATUS', 'PLATFORM', 'CLIENT', 'METHOD', 'PATH', 'ATTEMPTS', 'NEXT IN', 'LAST ERROR'],
+    ...jobs.map((j) => [j.job_id, j.status, j.platform, j.client_id, j.method, j.path, `${j.attempt_count}/${j.max_attempts}`, until(j.next_attempt_at, now), j.last_error?.code ?? '-']),
+  ];
+  return table(rows, (_row, _col, text) => text).join('\n');
+}
+
+/** Conversations under automation as a terminal table, with the lock and why a paused one is paused. */
+export function formatConversationTable(conversations: readonly ApiConversation[]): string {
+  if (conversations.length === 0) return 'no conversations under automation';
+  const rows = [
+    ['CONVERSATION', 'PLATFORM', 'CLIENT', 'STATUS', 'LOCK', 'FAILS', 'PAUSE REASON'],
+    ...conversations.map((c) => [c.conversation_id, c.platform, c.client_id, c.automation_status, c.execution_state, String(c.consecutive_failure_count), c.pause_reason ?? '-']),
   ];
   return table(rows, (_row, _col, text) => text).join('\n');
 }

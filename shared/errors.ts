@@ -52,6 +52,10 @@ export const ERROR_TABLE = {
   not_found: { http: 404, meaning: 'No such API route or record.', action: 'Check the path against the README.' },
   api_port_in_use: { http: 503, meaning: 'The loopback API could not listen on its port.', action: 'Free the port or set CONDUCTOR_FX_API_PORT.' },
   api_busy: { http: 503, meaning: 'The loopback API is at one of its bounds: open event streams, or what a stream in flight keeps for callers joining late.', action: 'Close streams you no longer read, or wait for the stream to end and ask again (a replay).' },
+  // durable jobs (loopback API)
+  deadline_exceeded: { http: 409, meaning: 'The job reached its deadline before an attempt succeeded; it is failed and not sent again.', action: 'Submit it again with a later deadline if still wanted.' },
+  job_finished: { http: 409, meaning: 'The job already ended (done or failed); it can no longer be cancelled.', action: 'Read its result with GET /v1/jobs/{id}.' },
+  conversation_paused: { http: 409, meaning: 'The conversation is paused (by the user or a safety rule; details.reason says which); its jobs wait.', action: 'Resume it (POST /v1/conversations/{id}/resume) once it is safe.' },
 } as const satisfies Record<string, { http: number; meaning: string; action: string }>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SafetyLimitsSchema } from './safety-limits.js';
 import { PlatformIdSchema } from './platforms.js';
 
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -98,6 +99,8 @@ export const PolicyConfigSchema = z.object({
       interruptedCountsAsFailure: z.boolean().default(false),
     })
     .prefault({}),
+  /** Limits of the safety rules that pause a conversation under automation (host side; see shared/conversations.ts). */
+  conversationSafety: SafetyLimitsSchema.prefault({}),
 });
 
 export type PolicyConfig = z.infer<typeof PolicyConfigSchema>;

@@ -7,6 +7,7 @@ import type { ApiContext, ApiInfo, ApiServer, Logger } from './api/context.js';
 import type { HostConfig } from './config.js';
 import { makeDataDirPrivate } from './data-dir.js';
 import { NativeExtensionLink } from './extension-link.js';
+import { JobsService } from './jobs/jobs-service.js';
 import { readPolicyFile, type PolicyFileRead } from './policy-file.js';
 import { StdioTransport } from './protocol/stdio-transport.js';
 import { acquireDataDirLock, type DataDirLock } from './recovery/data-dir-lock.js';
@@ -15,6 +16,7 @@ import { openArtifactDb, type ArtifactDb } from './store/db.js';
 import { JournalStore } from './store/journal-store.js';
 import { LATEST_SCHEMA_VERSION } from './store/migrations.js';
 import { PolicyStore } from './store/policy-store.js';
+import { SafetyLimitsSchema } from '../../shared/safety-limits.js';
 
 /** The host's version, stamped in at build time. */
 export const HOST_VERSION = __CONDUCTOR_FX_VERSION__;
@@ -84,6 +86,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
   let lastSavedAt: number | null = null;
   const startedAt = opts.now();
   let link: NativeExtensionLink | null = null;
+  let jobs: JobsService | null = null;
   /** Reads policy.json again (at start, on each hello and reload); a refused file is logged with its field paths. */
   const readPolicy = (): PolicyFileRead => {
     const read = readPolicyFile(opts.dataDir);
@@ -124,6 +127,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     hello: (payload) => {
       const s = need();
       link?.markHello();
+      jobs?.dispatcher.kick();
       log.info('add-on said hello', { extensionVersion: payload.extensionVersion, clientId: payload.clientId });
       return { hostVersion: HOST_VERSION, schemaVersion: s.db.schemaVersion, dbPath: s.db.path, recovery: s.recovery, api: apiInfo, policy: readPolicy().state };
     },
@@ -165,6 +169,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     stopping ??= (async () => {
       log.info('host shutting down', { reason, code });
       transport.stop();
+      jobs?.stop();
       link?.markClosed();
       if (api !== null) await withinMs(api.close(), SHUTDOWN_STEP_MS);
       await withinMs(transport.flush(), SHUTDOWN_STEP_MS);
@@ -188,6 +193,16 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
   });
 
   if (store !== null) {
+    jobs = new JobsService({
+      sqlite: store.db.sqlite,
+      link,
+      log,
+      now: opts.now,
+      timers: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
+      config: config.jobs,
+      // policy.json's limits as last read; a refused file leaves the defaults.
+      safety: () => SafetyLimitsSchema.catch(SafetyLimitsSchema.parse({})).parse(policy.state.config?.['conversationSafety'] ?? {}),
+    });
     const ctx: ApiContext = {
       dataDir: opts.dataDir,
       port: config.apiPort,
@@ -197,6 +212,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       reloadPolicy: readPolicy,
       log,
       now: opts.now,
+      jobs,
     };
     try {
       api = await opts.startApi(ctx);
@@ -207,6 +223,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     if (apiInfo.error !== null) log.error('api.error: the loopback API is not serving; the add-on still is', { error: apiInfo.error });
   }
   transport.start();
+  jobs?.start();
   log.info('host ready', { pid: opts.pid, dataDir: opts.dataDir, schemaVersion: store?.db.schemaVersion ?? null, recovery: store?.recovery ?? null, api: apiInfo });
   return { exitCode, shutdown };
 }

@@ -1,6 +1,7 @@
 import type { JournalEntry, JournalOutcome } from '../../../shared/journal.js';
 import type { ApiInfoSchema, ExtensionMethod, ExtensionPayload, ExtensionResult, HostStatus } from '../../../shared/messages.js';
 import type { RelayChunk } from '../../../shared/relay.js';
+import type { JobsService } from '../jobs/jobs-service.js';
 import type { PolicyFileRead } from '../policy-file.js';
 import type { ApiLimits } from './api-limits.js';
 import type { z } from 'zod';
@@ -45,6 +46,8 @@ export interface ApiContext {
   reloadPolicy(): PolicyFileRead;
   log: Logger;
   now(): number;
+  /** Durable jobs and conversations; their routes are served only when present (unit tests of other routes leave it out). */
+  jobs?: JobsService;
 }
 
 /** A running API server. */

@@ -4,6 +4,8 @@ import { ConductorError } from '../../../shared/errors.js';
 import { ClientIdSchema, PlatformIdSchema } from '../../../shared/platforms.js';
 import type { ApiContext } from './context.js';
 import { readJsonBody } from './guards.js';
+import { jobRoutes } from './job-routes.js';
+import { openApiDocument } from './openapi.js';
 import { sendJson } from './http-errors.js';
 import { KnownPlatforms } from './platforms.js';
 import { RelayRoute } from './relay-route.js';
@@ -103,6 +105,7 @@ export function createRoutes(ctx: ApiContext): Route[] {
       pattern: /^\/v1\/system\/resume$/,
       async handle({ res }) {
         sendJson(res, 200, await ctx.extension.request('control.resume', {}));
+        ctx.jobs?.dispatcher.systemResumed();
       },
     },
     {
@@ -130,6 +133,15 @@ export function createRoutes(ctx: ApiContext): Route[] {
         const query = parseInput(ApiJournalQuerySchema, Object.fromEntries(url.searchParams), 'query');
         const entries = ctx.journal.list({ limit: query.limit, platform: query.platform ?? null, ...(query.outcome === undefined ? {} : { outcome: query.outcome }) });
         sendJson(res, 200, { entries });
+      },
+    },
+    ...(ctx.jobs === undefined ? [] : jobRoutes(ctx.jobs)),
+    {
+      name: 'openapi',
+      method: 'GET',
+      pattern: /^\/v1\/openapi\.json$/,
+      async handle({ res }) {
+        sendJson(res, 200, openApiDocument());
       },
     },
   ];

@@ -38,6 +38,8 @@ describe('runRecovery', () => {
       recoveredExecutionStateCount: 0,
       requeuedRenewalJobCount: 0,
       interruptedRequestCount: 0,
+      requeuedJobCount: 0,
+      failedJobCount: 0,
       recoveryNextAttemptAt: null,
     });
   });

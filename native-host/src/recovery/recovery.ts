@@ -1,5 +1,6 @@
 import type { RecoveryReport } from '../../../shared/recovery.js';
 import { inTransaction, type Sqlite } from '../store/db.js';
+import { recoverJobs } from '../store/job-store.js';
 
 /** How long a renewal job interrupted by a restart waits before its next attempt, by default. */
 export const DEFAULT_RENEWAL_RECOVERY_DELAY_MS = 60_000;
@@ -14,7 +15,8 @@ export interface RecoveryOptions {
 /**
  * Restart recovery, run on every start before the host serves anything, in one transaction:
  * journal rows still `admitted` become `interrupted` (their outcome is unknown), busy conversations
- * go back to `idle`, and `running` renewal jobs are re-queued no sooner than now + the delay.
+ * go back to `idle`, and `running` renewal jobs and jobs are re-queued no sooner than now + the delay
+ * (a job's interrupted attempt counts; see recoverJobs).
  * Every query reads through a partial index, so the cost follows the rows recovered, not the DB size.
  */
 export function runRecovery(sqlite: Sqlite, options: RecoveryOptions): RecoveryReport {
@@ -39,7 +41,8 @@ export function runRecovery(sqlite: Sqlite, options: RecoveryOptions): RecoveryR
          WHERE status = 'running'`,
       )
       .run(earliest, startedAt).changes;
-    return { interrupted, conversations, requeued, nextAttemptAt };
+    const jobs = recoverJobs(sqlite, startedAt, earliest);
+    return { interrupted, conversations, requeued, nextAttemptAt, jobs };
   });
   return {
     startedAt,
@@ -47,6 +50,8 @@ export function runRecovery(sqlite: Sqlite, options: RecoveryOptions): RecoveryR
     recoveredExecutionStateCount: counts.conversations,
     requeuedRenewalJobCount: counts.requeued,
     interruptedRequestCount: counts.interrupted,
+    requeuedJobCount: counts.jobs.requeued,
+    failedJobCount: counts.jobs.failed,
     recoveryNextAttemptAt: counts.nextAttemptAt,
   };
 }

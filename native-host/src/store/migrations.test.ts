@@ -25,6 +25,7 @@ function seed(sqlite: Sqlite, version: number): void {
   if (version >= 2) {
     sqlite.prepare("INSERT INTO local_conversations (id, platform, client_id, created_at, updated_at) VALUES ('conv', 'claude', 'c', 1, 1)").run();
     sqlite.prepare("INSERT INTO renewal_jobs (conversation_id, status, created_at, updated_at) VALUES ('conv', 'pending', 1, 1)").run();
+    sqlite.prepare("INSERT INTO messages (conversation_id, role, content, created_at) VALUES ('conv', 'user', 'héllo', 2)").run();
   }
 }
 
@@ -66,6 +67,9 @@ describe('migrations', () => {
               ]
             : [],
         );
+        // Version 5 rebuilds messages (a job's answer may have no conversation): the rows stay, sized in bytes.
+        const messages = upgraded.sqlite.prepare('SELECT conversation_id AS c, content, byte_length AS bytes, job_id AS job FROM messages').all();
+        expect(messages).toEqual(from >= 2 ? [{ c: 'conv', content: 'héllo', bytes: 6, job: null }] : []);
       } finally {
         upgraded.close();
       }

@@ -125,6 +125,100 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE browser_request_policy_state_v4 RENAME TO browser_request_policy_state;
     `,
   },
+  {
+    version: 5,
+    description: 'durable jobs, their attempts, and job results in messages',
+    // Jobs are the host's own queue (issue 13). `target_key` (platform, client, container) keeps the
+    // dispatcher's pick an index lookup per target: jobs_target_due serves "the next due job of this
+    // target", and the skip-scan over it lists the targets with pending work. messages is rebuilt
+    // because a job's result may belong to no conversation (conversation_id was NOT NULL).
+    sql: `
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
+        kind TEXT NOT NULL DEFAULT 'request' CHECK (kind IN ('request', 'renewal')),
+        idempotency_key TEXT UNIQUE,
+        fingerprint TEXT NOT NULL,
+        target_key TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        container TEXT,
+        conversation_id TEXT REFERENCES local_conversations (id) ON DELETE SET NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        body TEXT,
+        stream INTEGER NOT NULL,
+        max_wait_ms INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'cancelled')),
+        not_before INTEGER NOT NULL,
+        deadline INTEGER,
+        max_attempts INTEGER NOT NULL,
+        on_interrupt TEXT NOT NULL CHECK (on_interrupt IN ('retry', 'fail')),
+        attempt_count INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        response_status INTEGER,
+        last_error_code TEXT,
+        last_error_message TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        finished_at INTEGER
+      );
+      CREATE INDEX jobs_target_due ON jobs (target_key, next_attempt_at, seq) WHERE status = 'pending';
+      CREATE INDEX jobs_due ON jobs (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX jobs_running ON jobs (status) WHERE status = 'running';
+      CREATE INDEX jobs_status_seq ON jobs (status, seq);
+      CREATE INDEX jobs_platform_seq ON jobs (platform, seq);
+      CREATE INDEX jobs_conversation_seq ON jobs (conversation_id, seq) WHERE conversation_id IS NOT NULL;
+      CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+
+      CREATE TABLE job_attempts (
+        job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        request_id TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('running', 'done', 'refused', 'failed', 'interrupted', 'cancelled')),
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        http_status INTEGER,
+        error_code TEXT,
+        error_message TEXT,
+        retry_after_ms INTEGER,
+        PRIMARY KEY (job_id, attempt)
+      ) WITHOUT ROWID;
+      CREATE INDEX job_attempts_running ON job_attempts (outcome) WHERE outcome = 'running';
+
+      CREATE TABLE messages_v5 (
+        id INTEGER PRIMARY KEY,
+        conversation_id TEXT REFERENCES local_conversations (id) ON DELETE CASCADE,
+        job_id TEXT REFERENCES jobs (id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'system')),
+        content TEXT NOT NULL,
+        byte_length INTEGER NOT NULL DEFAULT 0,
+        truncated INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        CHECK (conversation_id IS NOT NULL OR job_id IS NOT NULL)
+      );
+      INSERT INTO messages_v5 (id, conversation_id, role, content, byte_length, created_at)
+        SELECT id, conversation_id, role, content, length(CAST(content AS BLOB)), created_at FROM messages;
+      DROP TABLE messages;
+      ALTER TABLE messages_v5 RENAME TO messages;
+      CREATE INDEX messages_conversation ON messages (conversation_id, id) WHERE conversation_id IS NOT NULL;
+      CREATE INDEX messages_job ON messages (job_id) WHERE job_id IS NOT NULL;
+      CREATE INDEX messages_created ON messages (created_at);
+
+      ALTER TABLE local_conversations ADD COLUMN status_before_pause TEXT;
+      ALTER TABLE local_conversations ADD COLUMN consecutive_failure_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE local_conversations ADD COLUMN repeated_message_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE local_conversations ADD COLUMN repeated_renewal_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE local_conversations ADD COLUMN last_message_fingerprint TEXT;
+      ALTER TABLE local_conversations ADD COLUMN last_renewal_fingerprint TEXT;
+      ALTER TABLE local_conversations ADD COLUMN cooldown_until INTEGER;
+      ALTER TABLE local_conversations ADD COLUMN renewal_schedule TEXT;
+      ALTER TABLE local_conversations ADD COLUMN next_renewal_at INTEGER;
+      CREATE INDEX local_conversations_renewal_due ON local_conversations (next_renewal_at)
+        WHERE automation_status = 'auto' AND renewal_schedule IS NOT NULL;
+    `,
+  },
 ];
 
 /** The schema version this host writes. */
