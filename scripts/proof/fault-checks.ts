@@ -1,5 +1,6 @@
 import type { ProofCheck } from './check.js';
 import { clockJumpsCheck } from './clock-jumps.js';
+import { secretsCheck } from './secrets.js';
 
 /** The fault checks of `npm run proof` (issue 12: 2, 5, 6, 7), spread into CHECKS by checks.ts. */
-export const FAULT_CHECKS: ProofCheck[] = [clockJumpsCheck];
+export const FAULT_CHECKS: ProofCheck[] = [clockJumpsCheck, secretsCheck];

@@ -21,6 +21,8 @@ export interface RigOptions {
   firefox: string;
   /** The policy the add-on runs with (test build only; see TEST_POLICY_KEY); its defaults when absent. */
   policy?: PolicyConfigInput;
+  /** Receives everything Firefox and the native host print (see FirefoxOptions.onOutput). */
+  onOutput?: (text: string) => void;
 }
 
 /**
@@ -70,6 +72,7 @@ export class ConductorRig {
         env: { CONDUCTOR_FX_API_PORT: String(apiPort) },
         // The host logs to stderr, which Firefox passes on: CONDUCTOR_FX_E2E_DEBUG=1 shows it.
         dumpio: process.env['CONDUCTOR_FX_E2E_DEBUG'] === '1',
+        ...(options.onOutput === undefined ? {} : { onOutput: options.onOutput }),
       });
       rig = new ConductorRig(root, home, dataDir, apiPort, firefox);
     } catch (err) {
@@ -127,6 +130,17 @@ export class ConductorRig {
   /** Restarts Firefox on the same profile, HOME and data dir, and reopens the platform tabs. */
   async restartFirefox(): Promise<void> {
     await this.firefox.restart();
+    for (const url of this.tabUrls) await this.firefox.openTab(url);
+  }
+
+  /** Kills Firefox with SIGKILL (a browser crash) and waits for its exit; returns its pid. */
+  async crashFirefox(): Promise<number> {
+    return this.firefox.crash();
+  }
+
+  /** Starts Firefox again after a crash, on the same profile, HOME and data dir, and reopens the platform tabs. */
+  async relaunchFirefox(): Promise<void> {
+    await this.firefox.relaunch();
     for (const url of this.tabUrls) await this.firefox.openTab(url);
   }
 
