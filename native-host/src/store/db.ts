@@ -92,7 +92,7 @@ export function inTransaction<T>(sqlite: Sqlite, what: string, fn: () => T): T {
   return guarded(what, () => sqlite.transaction(fn)());
 }
 
-/** Runs `fn`, turning a SQLite failure into a ConductorError (disk_full, db_locked or db_error). */
+/** Runs `fn`, turning a SQLite failure into a ConductorError (disk_full, db_locked or db_error; read-only is a db_error saying so). */
 export function guarded<T>(what: string, fn: () => T): T {
   try {
     return fn();
@@ -108,6 +108,9 @@ export function toConductorError(err: unknown, what: string): ConductorError {
   const reason = err instanceof Error ? err.message : String(err);
   if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_FULL_')) {
     return new ConductorError('disk_full', `could not ${what}: the disk (or the DB size limit) is full`, { sqlite_code: code });
+  }
+  if (code.startsWith('SQLITE_READONLY')) {
+    return new ConductorError('db_error', `could not ${what}: the DB is read-only (a read-only mount or file, or no write permission)`, { sqlite_code: code });
   }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new ConductorError('db_locked', `could not ${what}: the DB is locked by another connection`, { sqlite_code: code, pid: null });
