@@ -21,6 +21,8 @@ export interface RigOptions {
   firefox: string;
   /** The policy the add-on runs with (test build only; see TEST_POLICY_KEY); its defaults when absent. */
   policy?: PolicyConfigInput;
+  /** A data dir of the caller's (e.g. on a tiny filesystem), kept by dispose(); a fresh one in the rig's temp dir when absent. */
+  dataDir?: string;
   /** Receives everything Firefox and the native host print (see FirefoxOptions.onOutput). */
   onOutput?: (text: string) => void;
 }
@@ -56,11 +58,11 @@ export class ConductorRig {
     if (!existsSync(join(extensionDir, 'manifest.json'))) throw new Error(`${extensionDir} is missing: run \`npm run build\` first`);
     const root = await mkdtemp(join(tmpdir(), 'conductor-fx-e2e-'));
     const home = join(root, 'home');
-    const dataDir = join(root, 'data');
+    const dataDir = options.dataDir ?? join(root, 'data');
     const profileDir = join(root, 'profile');
     let rig: ConductorRig;
     try {
-      await Promise.all([mkdir(home), mkdir(dataDir), mkdir(profileDir)]);
+      await Promise.all([mkdir(home), mkdir(dataDir, { recursive: true }), mkdir(profileDir)]);
       await installHost(home, dataDir);
       const apiPort = await freePort();
       const firefox = await FirefoxSession.launch({
