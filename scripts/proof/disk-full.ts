@@ -12,6 +12,7 @@ import { e2ePolicy } from '../../test/e2e/e2e-policy.js';
 import { MOCK_CHAT_PATH, MockPlatform } from '../../test/e2e/mock-platform.js';
 import { ConductorRig } from '../../test/helpers/conductor-rig.js';
 import { findFirefox } from '../../test/helpers/firefox.js';
+import { hostPids } from '../../test/helpers/host-pids.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import type { ProofCheck, ProofContext, ProofResult } from './check.js';
 
@@ -97,7 +98,9 @@ const storeError = (s: BrowserStatus): string | null => s.host.storeError?.code 
  * is filled up mid-run. The add-on must keep enforcing (an open circuit still refuses), refuse
  * what it cannot journal with a typed error, say why in the status and the popup, lose nothing
  * committed, and the host must catch up (the circuit and every dispatch in its DB) once space
- * returns, without any new request.
+ * returns, without any new request. Then the filesystem is remounted read-only for the next start:
+ * the popup must say why the host is unusable while the circuit stays open from storage.local, and
+ * the add-on must reconnect on its own once it is writable again.
  */
 export const diskFullCheck: ProofCheck = {
   name: 'disk-full',
@@ -112,8 +115,9 @@ export const diskFullCheck: ProofCheck = {
     const filler = join(mnt, 'filler');
     const mock = await MockPlatform.start();
     let rig: ConductorRig | null = null;
-    const f = { fillerBytes: 0, acceptedWhileFull: 0, refusedWhileFull: 0, untypedRefusals: 0, circuitEnforced: false, statusReason: 'none', popupSaysWhy: false, caughtUpMs: -1, lostJournalRows: 0, integrity: 'not checked', hostCircuit: 'none', hostDispatches: 0, addonDispatches: 0, servesAfter: false };
+    const f = { fillerBytes: 0, acceptedWhileFull: 0, refusedWhileFull: 0, untypedRefusals: 0, circuitEnforced: false, statusReason: 'none', popupSaysWhy: false, caughtUpMs: -1, lostJournalRows: 0, integrity: 'not checked', hostCircuit: 'none', hostDispatches: 0, addonDispatches: 0, servesAfter: false, readOnlyReason: 'none', readOnlyRecovered: false };
     const committed: string[] = [];
+    let remountedRo = false;
     try {
       rig = await ConductorRig.start({ firefox, policy: e2ePolicy(100), dataDir });
       await rig.openTab(mock.pageUrl);
@@ -156,7 +160,25 @@ export const diskFullCheck: ProofCheck = {
       const after = chat('full-after');
       f.servesAfter = (await outcome(api.relay(after))) === 'ok';
       if (f.servesAfter) committed.push(after.requestId as string);
-      f.addonDispatches = (await api.browser()).platforms.find((p) => p.platform === TEST_PLATFORM)?.recentDispatchCount ?? 0;
+
+      // Read-only: the data dir comes back read-only at the next start (as the kernel remounts a failing disk).
+      await rig.firefox.close();
+      await waitFor('the host to exit after Firefox closed', () => (hostPids(dataDir).length === 0 ? true : undefined), 10_000);
+      execFileSync('mount', ['-o', 'remount,ro', mnt], { stdio: 'pipe' });
+      remountedRo = true;
+      await rig.relaunchFirefox();
+      const roText = await waitFor('the popup to say the data dir is read-only, with the circuit still open', async () => {
+        const t = (await rig?.firefox.popupText()) ?? '';
+        return /db_error|read-only/.test(t) && /\bopen\b/i.test(t.split('\n').find((l) => l.includes(CIRCUIT_CLIENT)) ?? '') ? t : undefined;
+      }, 30_000).catch(() => '');
+      f.readOnlyReason = roText.split('\n').find((l) => /read-only/.test(l))?.trim() ?? 'none';
+      execFileSync('mount', ['-o', 'remount,rw', mnt], { stdio: 'pipe' });
+      remountedRo = false;
+      // The add-on reconnects on its own backoff; nothing is restarted.
+      const again = await rig.readyClient(TEST_PLATFORM);
+      f.readOnlyRecovered = (await outcome(again.relay(chat(CIRCUIT_CLIENT)))) === 'circuit_open';
+
+      f.addonDispatches = (await again.browser()).platforms.find((p) => p.platform === TEST_PLATFORM)?.recentDispatchCount ?? 0;
       const rows = hostRows(dataDir, committed);
       f.lostJournalRows = rows.missing;
       f.integrity = rows.integrity;
@@ -166,6 +188,7 @@ export const diskFullCheck: ProofCheck = {
       await rig?.dispose().catch(() => undefined);
       await mock.close();
       try {
+        if (remountedRo) execFileSync('mount', ['-o', 'remount,rw', mnt], { stdio: 'pipe' });
         execFileSync('umount', [mnt], { stdio: 'pipe' });
       } catch (err) {
         ctx.log(`disk full: umount ${mnt} failed: ${String(err)}`);
@@ -182,10 +205,12 @@ export const diskFullCheck: ProofCheck = {
       f.integrity === 'ok' &&
       f.hostCircuit === 'open' &&
       f.hostDispatches >= f.addonDispatches &&
-      f.servesAfter;
+      f.servesAfter &&
+      f.readOnlyReason !== 'none' &&
+      f.readOnlyRecovered;
     return {
       ok,
-      line: `disk full: ${TMPFS_SIZE} tmpfs filled mid-run, ${f.refusedWhileFull} writes refused typed (${f.untypedRefusals} untyped, ${f.acceptedWhileFull} fitted), circuit ${f.circuitEnforced ? 'still enforced' : 'NOT enforced'}, status and popup say ${f.statusReason}${f.popupSaysWhy ? '' : ' (popup: NOT)'}, ${f.lostJournalRows} committed rows lost, integrity ${f.integrity}, host caught up ${f.caughtUpMs >= 0 ? `${f.caughtUpMs} ms after space returned` : 'NEVER'} (${f.hostDispatches}/${f.addonDispatches} dispatches, circuit ${f.hostCircuit})`,
+      line: `disk full: ${TMPFS_SIZE} tmpfs filled mid-run, ${f.refusedWhileFull} writes refused typed (${f.untypedRefusals} untyped, ${f.acceptedWhileFull} fitted), circuit ${f.circuitEnforced ? 'still enforced' : 'NOT enforced'}, status and popup say ${f.statusReason}${f.popupSaysWhy ? '' : ' (popup: NOT)'}, ${f.lostJournalRows} committed rows lost, integrity ${f.integrity}, host caught up ${f.caughtUpMs >= 0 ? `${f.caughtUpMs} ms after space returned` : 'NEVER'} (${f.hostDispatches}/${f.addonDispatches} dispatches, circuit ${f.hostCircuit}); read-only data dir: popup ${f.readOnlyReason === 'none' ? 'did NOT say why' : 'says why'}, circuit ${f.readOnlyRecovered ? 'kept and the host back' : 'NOT recovered'} once writable`,
       figures: { ...f, committedRows: committed.length },
     };
   },

@@ -75,7 +75,7 @@ describe('the store when the disk fills up or the DB turns read-only', () => {
       policy.admit({ clientId: 'agent', platform: 'claude', requestId: 'r-before', admittedAt: 5, probe: false }, 5);
       db.sqlite.pragma('query_only = ON');
 
-      const refused = expect.objectContaining({ code: 'db_error', message: expect.stringContaining('the DB is read-only'), details: { sqlite_code: 'SQLITE_READONLY' } });
+      const refused = expect.objectContaining({ code: 'db_error', message: expect.stringContaining('is read-only'), details: { sqlite_code: 'SQLITE_READONLY' } });
       expect(() => journal.record([entry('r-during')])).toThrow(refused);
       expect(() => policy.admit({ clientId: 'agent', platform: 'claude', requestId: 'r-during', admittedAt: 6, probe: false }, 6)).toThrow(refused);
       expect(journal.get('r-before')?.outcome).toBe('admitted');
