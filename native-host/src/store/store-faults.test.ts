@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { JournalEntry } from '../../../shared/journal.js';
 import { storedPlatform, storedTarget } from '../../../extension/src/policy/test-persistence.js';
+import { journalEntry as entry } from '../../../test/host/fixtures.js';
 import { useTempDirs } from '../../../test/host/temp-store.js';
 import { openArtifactDb, type ArtifactDb } from './db.js';
 import { JournalStore } from './journal-store.js';
@@ -9,20 +9,6 @@ import { PolicyStore } from './policy-store.js';
 const tempDir = useTempDirs('store-faults');
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-const entry = (requestId: string): JournalEntry => ({
-  requestId,
-  clientId: 'agent',
-  platform: 'claude',
-  method: 'POST',
-  path: '/api/chat',
-  outcome: 'admitted',
-  createdAt: 1,
-  admittedAt: 1,
-  finishedAt: null,
-  httpStatus: null,
-  errorCode: null,
-  admission: null,
-});
 
 /** A save big enough to need new pages: many targets with long client ids. */
 const bigSave = (prefix: string) => ({
