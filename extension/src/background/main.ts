@@ -6,6 +6,7 @@ import type { PolicyClock } from '../policy/types.js';
 import { startBackground } from './background.js';
 import { realBrowserApi } from './browser-api.js';
 import { steadyClock } from './steady-clock.js';
+import { TEST_ORIGIN } from './test-origin.js';
 
 // Steadied: the engine's deadlines must not move when the wall clock jumps (see steady-clock.ts).
 const clock: PolicyClock = steadyClock({
@@ -21,6 +22,8 @@ startBackground({
   clock,
   extensionVersion: __CONDUCTOR_FX_VERSION__,
   testBuild: __TEST_BUILD__,
+  // Decided at build time: in the release build esbuild drops this branch and test-origin.ts.
+  testOrigin: __TEST_BUILD__ ? TEST_ORIGIN : null,
   // Never handed secrets: callers pass codes, counts and reasons only.
   log: (message, fields) => console.warn(`conductor-fx: ${message}`, fields ?? {}),
 });
