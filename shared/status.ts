@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ErrorCodeSchema } from './errors.js';
 import { ClientIdSchema, ContainerIdSchema, PlatformIdSchema } from './platforms.js';
 import { PolicyConfigSchema } from './policy-config.js';
 import { CircuitStateSchema, LastErrorSchema } from './policy-state.js';
@@ -83,6 +84,11 @@ export const HostLinkSchema = z.object({
   schemaVersion: z.number().int().nullable(),
   dbPath: z.string().nullable(),
   lastSavedAt: EpochMs.nullable(),
+  /**
+   * Why the host could not store the add-on's last policy write (disk_full, db_error, db_locked),
+   * since when; the add-on keeps enforcing from storage.local. Null once the host has caught up.
+   */
+  storeError: z.object({ code: ErrorCodeSchema, message: z.string(), since: EpochMs }).nullable(),
   lastConnectedAt: EpochMs.nullable(),
   recovery: RecoveryReportSchema.nullable(),
   /** The loopback API as the host reported it at hello. */

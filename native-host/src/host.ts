@@ -12,7 +12,7 @@ import { readPolicyFile, type PolicyFileRead } from './policy-file.js';
 import { StdioTransport } from './protocol/stdio-transport.js';
 import { acquireDataDirLock, type DataDirLock } from './recovery/data-dir-lock.js';
 import { runRecovery } from './recovery/recovery.js';
-import { openArtifactDb, type ArtifactDb } from './store/db.js';
+import { guarded, openArtifactDb, type ArtifactDb } from './store/db.js';
 import { JournalStore } from './store/journal-store.js';
 import { LATEST_SCHEMA_VERSION } from './store/migrations.js';
 import { PolicyStore } from './store/policy-store.js';
@@ -235,7 +235,8 @@ function openStore(opts: HostOptions): Store {
     if (isConductorError(err)) throw err;
     throw new ConductorError('db_error', `could not create the data dir ${opts.dataDir}: ${(err as Error).message}`);
   }
-  const lock = acquireDataDirLock(opts.dataDir, opts.pid);
+  // A read-only or full data dir fails here first: guarded() gives it its typed reason.
+  const lock = guarded('take the data dir lock', () => acquireDataDirLock(opts.dataDir, opts.pid));
   let db: ArtifactDb | null = null;
   try {
     db = openArtifactDb(opts.dataDir);

@@ -128,7 +128,7 @@ export function fakeBrowserStatus(now = 1_700_000_000_000): BrowserStatus {
         staleSweepCount: 0,
       },
     ],
-    host: { connected: true, reason: null, hostVersion: '0.1.0', schemaVersion: 1, dbPath: '/tmp/x/artifact.db', lastSavedAt: null, lastConnectedAt: now, recovery: null, api: { listening: true, port: 7311, error: null } },
+    host: { connected: true, reason: null, hostVersion: '0.1.0', schemaVersion: 1, dbPath: '/tmp/x/artifact.db', lastSavedAt: null, storeError: null, lastConnectedAt: now, recovery: null, api: { listening: true, port: 7311, error: null } },
     tabs: [{ platform: 'mock', tabs: 1, containers: ['firefox-default'] }],
     droppedMessages: 0,
     extensionVersion: '0.1.0',

@@ -23,12 +23,12 @@ describe('mock platform', () => {
     expect(page.headers.get('set-cookie')).toBe(`session=${mock.sessionId}; Path=/; HttpOnly; SameSite=Lax`);
   });
 
-  it('records the method, path, cookie, origin, referer and body of each chat request', async () => {
-    await chat({ headers: { cookie: 'session=abc', origin: 'http://127.0.0.1:1', referer: 'http://127.0.0.1:1/' } });
-    await chat();
+  it('records the method, path, query, cookie, authorization, origin, referer and body of each chat request', async () => {
+    await chat({ headers: { cookie: 'session=abc', authorization: 'Bearer t', origin: 'http://127.0.0.1:1', referer: 'http://127.0.0.1:1/' } });
+    await fetch(`${mock.origin}${MOCK_CHAT_PATH}?token=q`, { method: 'POST', body: '{"q":1}' });
     expect(mock.requests).toEqual([
-      { method: 'POST', path: MOCK_CHAT_PATH, cookie: 'session=abc', origin: 'http://127.0.0.1:1', referer: 'http://127.0.0.1:1/', body: '{"q":1}' },
-      { method: 'POST', path: MOCK_CHAT_PATH, cookie: null, origin: null, referer: null, body: '{"q":1}' },
+      { method: 'POST', path: MOCK_CHAT_PATH, search: '', cookie: 'session=abc', authorization: 'Bearer t', origin: 'http://127.0.0.1:1', referer: 'http://127.0.0.1:1/', body: '{"q":1}' },
+      { method: 'POST', path: MOCK_CHAT_PATH, search: '?token=q', cookie: null, authorization: null, origin: null, referer: null, body: '{"q":1}' },
     ]);
   });
 

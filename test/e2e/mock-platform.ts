@@ -25,7 +25,10 @@ export type MockReply =
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The query string, with its `?` ('' when none). */
+  search: string;
   cookie: string | null;
+  authorization: string | null;
   origin: string | null;
   referer: string | null;
   body: string;
@@ -84,11 +87,12 @@ export class MockPlatform {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = new URL(req.url ?? '/', this.origin).pathname;
+    const url = new URL(req.url ?? '/', this.origin);
+    const path = url.pathname;
     if (req.method === 'GET' && path === '/') {
       this.servePage(res);
     } else if (path === MOCK_CHAT_PATH) {
-      void this.serveChat(req, res, path);
+      void this.serveChat(req, res, path, url.search);
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     }
@@ -103,12 +107,14 @@ export class MockPlatform {
     res.end('<!doctype html><html><head><title>Mock chat platform</title></head><body><h1>Mock chat platform</h1></body></html>');
   }
 
-  private async serveChat(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  private async serveChat(req: IncomingMessage, res: ServerResponse, path: string, search: string): Promise<void> {
     const body = await readBody(req);
     this.requests.push({
       method: req.method ?? '',
       path,
+      search,
       cookie: req.headers.cookie ?? null,
+      authorization: req.headers.authorization ?? null,
       origin: req.headers.origin ?? null,
       referer: req.headers.referer ?? null,
       body,

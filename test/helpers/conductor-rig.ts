@@ -22,6 +22,10 @@ export interface RigOptions {
   firefox: string;
   /** The policy the add-on runs with (test build only; see TEST_POLICY_KEY); its defaults when absent. */
   policy?: PolicyConfigInput;
+  /** A data dir of the caller's (e.g. on a tiny filesystem), kept by dispose(); a fresh one in the rig's temp dir when absent. */
+  dataDir?: string;
+  /** Receives everything Firefox and the native host print (see FirefoxOptions.onOutput). */
+  onOutput?: (text: string) => void;
 }
 
 /**
@@ -55,11 +59,11 @@ export class ConductorRig {
     if (!existsSync(join(extensionDir, 'manifest.json'))) throw new Error(`${extensionDir} is missing: run \`npm run build\` first`);
     const root = await mkdtemp(join(tmpdir(), 'conductor-fx-e2e-'));
     const home = join(root, 'home');
-    const dataDir = join(root, 'data');
+    const dataDir = options.dataDir ?? join(root, 'data');
     const profileDir = join(root, 'profile');
     let rig: ConductorRig;
     try {
-      await Promise.all([mkdir(home), mkdir(dataDir), mkdir(profileDir)]);
+      await Promise.all([mkdir(home), mkdir(dataDir, { recursive: true }), mkdir(profileDir)]);
       await installHost(home, dataDir);
       const apiPort = await freePort();
       const firefox = await FirefoxSession.launch({
@@ -71,6 +75,7 @@ export class ConductorRig {
         env: { CONDUCTOR_FX_API_PORT: String(apiPort) },
         // The host logs to stderr, which Firefox passes on: CONDUCTOR_FX_E2E_DEBUG=1 shows it.
         dumpio: process.env['CONDUCTOR_FX_E2E_DEBUG'] === '1',
+        ...(options.onOutput === undefined ? {} : { onOutput: options.onOutput }),
       });
       rig = new ConductorRig(root, home, dataDir, apiPort, firefox);
     } catch (err) {
@@ -129,6 +134,17 @@ export class ConductorRig {
   /** Restarts Firefox on the same profile, HOME and data dir, and reopens the platform tabs. */
   async restartFirefox(): Promise<void> {
     await this.firefox.restart();
+    for (const url of this.tabUrls) await this.firefox.openTab(url);
+  }
+
+  /** Kills Firefox with SIGKILL (a browser crash) and waits for its exit; returns its pid. */
+  async crashFirefox(): Promise<number> {
+    return this.firefox.crash();
+  }
+
+  /** Starts Firefox again after a crash, on the same profile, HOME and data dir, and reopens the platform tabs. */
+  async relaunchFirefox(): Promise<void> {
+    await this.firefox.relaunch();
     for (const url of this.tabUrls) await this.firefox.openTab(url);
   }
 

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { accessSync, constants } from 'node:fs';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { DEFAULT_EXTENSION_ID } from '../../scripts/install-host/manifest.js';
@@ -49,6 +50,8 @@ export interface FirefoxOptions {
   env: Record<string, string>;
   /** Pipe Firefox's (and so the host's) stdout/stderr into this process, for debugging. */
   dumpio: boolean;
+  /** Receives everything Firefox (and the native host, which shares its stderr) prints. */
+  onOutput?: (text: string) => void;
 }
 
 /**
@@ -126,6 +129,24 @@ export class FirefoxSession {
     return pid;
   }
 
+  /**
+   * Kills Firefox's main process with SIGKILL, as a crash or the OOM killer would (nothing is
+   * closed cleanly), and waits until it has exited; returns its pid. Start it again with relaunch().
+   */
+  async crash(): Promise<number> {
+    const proc = this.current.process();
+    if (proc === null || proc.pid === undefined) throw new Error('this Firefox session has no process to kill');
+    const exited = proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : once(proc, 'exit');
+    proc.kill('SIGKILL');
+    await exited;
+    return proc.pid;
+  }
+
+  /** Starts Firefox again on the same profile, home and environment after crash(). */
+  async relaunch(): Promise<void> {
+    this.current = await startBrowser(this.options);
+  }
+
   /** Closes Firefox (which closes the native host's stdin, so the host exits too). */
   async close(): Promise<void> {
     await this.current.close();
@@ -133,7 +154,7 @@ export class FirefoxSession {
 }
 
 async function startBrowser(options: FirefoxOptions): Promise<Browser> {
-  return puppeteer.launch({
+  const browser = await puppeteer.launch({
     browser: 'firefox',
     executablePath: options.executablePath,
     headless: true,
@@ -146,6 +167,14 @@ async function startBrowser(options: FirefoxOptions): Promise<Browser> {
       // A temporary add-on is uninstalled when Firefox quits; keep what a real install keeps.
       'extensions.webextensions.keepStorageOnUninstall': true,
       'extensions.webextensions.keepUuidOnUninstall': true,
+      // Print the console API calls of Firefox and of the add-on's pages on stdout, so captured output holds them.
+      ...(options.dumpio || options.onOutput !== undefined ? { 'devtools.console.stdout.chrome': true, 'devtools.console.stdout.content': true } : {}),
     },
   });
+  const { onOutput } = options;
+  const proc = browser.process();
+  if (onOutput !== undefined && proc !== null) {
+    for (const stream of [proc.stdout, proc.stderr]) stream?.on('data', (data: Buffer) => onOutput(data.toString('utf8')));
+  }
+  return browser;
 }

@@ -81,7 +81,7 @@ export function startBackground(options: BackgroundOptions): Background {
   });
   const settings = new PolicySettings({ api, engine: engineReady, now: () => clock.now(), log });
   const journal = new JournalWriter(link);
-  const mirror = new PolicyMirror(api, link, log);
+  const mirror = new PolicyMirror(api, link, log, clock);
   const relay = new Relay({
     engine: () => engineReady,
     ready: async () => {

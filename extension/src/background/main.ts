@@ -5,15 +5,17 @@
 import type { PolicyClock } from '../policy/types.js';
 import { startBackground } from './background.js';
 import { realBrowserApi } from './browser-api.js';
+import { steadyClock } from './steady-clock.js';
 import { TEST_ORIGIN } from './test-origin.js';
 
-const clock: PolicyClock = {
+// Steadied: the engine's deadlines must not move when the wall clock jumps (see steady-clock.ts).
+const clock: PolicyClock = steadyClock({
   now: () => Date.now(),
   monotonic: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
   random: () => Math.random(),
-};
+});
 
 startBackground({
   api: realBrowserApi(),

@@ -153,4 +153,16 @@ describe('NativeLink', () => {
     expect(browser.nativePorts).toHaveLength(1);
     expect(link.state.connected).toBe(false);
   });
+
+  it('keeps a store error (with the time of its first failure) until a save is confirmed', async () => {
+    const { clock, link } = rig();
+    expect(link.state.storeError).toBeNull();
+    const first = clock.now();
+    link.noteStoreError('disk_full', 'could not save the policy state: the disk (or the DB size limit) is full');
+    await clock.advance(5_000);
+    link.noteStoreError('disk_full', 'could not save the policy state: the disk (or the DB size limit) is full');
+    expect(link.state.storeError).toEqual({ code: 'disk_full', message: 'could not save the policy state: the disk (or the DB size limit) is full', since: first });
+    link.noteSaved(clock.now());
+    expect(link.state).toMatchObject({ storeError: null, lastSavedAt: clock.now() });
+  });
 });

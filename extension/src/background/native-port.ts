@@ -1,4 +1,4 @@
-import { ConductorError } from '../../../shared/errors.js';
+import { ConductorError, type ErrorCode } from '../../../shared/errors.js';
 import { EXTENSION_EVENTS, EXTENSION_METHODS, HOST_METHODS, type ExtensionEventPayload, type HostMethod, type HostPayload, type HostResult } from '../../../shared/messages.js';
 import { DEFAULT_CLIENT_ID } from '../../../shared/platforms.js';
 import { RpcPeer, type MethodHandlers } from '../../../shared/rpc.js';
@@ -76,6 +76,7 @@ export class NativeLink {
     schemaVersion: null,
     dbPath: null,
     lastSavedAt: null,
+    storeError: null,
     lastConnectedAt: null,
     recovery: null,
     api: null,
@@ -143,9 +144,14 @@ export class NativeLink {
     this.session.emit('relay.chunk', chunk);
   }
 
-  /** Records when the host last confirmed a policy save. */
+  /** Records when the host last confirmed a policy save: it has caught up, so no store error stands. */
   noteSaved(savedAt: number): void {
-    this.update({ lastSavedAt: savedAt });
+    this.update({ lastSavedAt: savedAt, storeError: null });
+  }
+
+  /** Records why the host could not store a policy write; the first failure's time is kept until a save succeeds. */
+  noteStoreError(code: ErrorCode, message: string): void {
+    this.update({ storeError: { code, message, since: this.link.storeError?.since ?? this.opts.clock.now() } });
   }
 
   private connect(): void {

@@ -4,9 +4,10 @@ import type { JournalEntry } from '../../../shared/journal.js';
 import type { HostMethod, HostPayload } from '../../../shared/messages.js';
 import type { LoadedPolicyState, PersistedAccount } from '../../../shared/policy-state.js';
 import { JournalWriter } from './journal-writer.js';
-import { PolicyMirror, type PolicyHost, type ReconcilingEngine } from './policy-persistence.js';
+import { CATCH_UP_RETRY_MS, PolicyMirror, type PolicyHost, type ReconcilingEngine } from './policy-persistence.js';
 import type { PersistedTarget } from '../../../shared/policy-state.js';
 import { storedAccount, storedTarget } from '../policy/test-persistence.js';
+import { FakeClock } from '../policy/test-clock.js';
 import { FakeBrowser } from './test-fakes.js';
 
 const target = (clientId: string, over: Partial<PersistedTarget> = {}): PersistedTarget => storedTarget({ clientId, ...over });
@@ -34,6 +35,9 @@ const system = { version: 2 as const, paused: true, pauseReason: 'lunch', paused
 class Host implements PolicyHost {
   connected = false;
   failSaves = false;
+  /** When set, policy writes are refused with it (a full disk, a read-only DB). */
+  storeFailure: ConductorError | null = null;
+  readonly storeErrors: string[] = [];
   readonly saves: unknown[] = [];
   readonly admits: unknown[] = [];
   readonly loads: unknown[] = [];
@@ -47,6 +51,7 @@ class Host implements PolicyHost {
     this.frames.push(type);
     if (type === 'policy.save' || type === 'policy.admit') {
       if (this.failSaves) throw new ConductorError('timeout', 'slow');
+      if (this.storeFailure !== null) throw this.storeFailure;
       (type === 'policy.save' ? this.saves : this.admits).push(payload);
       return { savedAt: 1234 } as never;
     }
@@ -59,6 +64,10 @@ class Host implements PolicyHost {
   }
   noteSaved(savedAt: number): void {
     this.savedAt = savedAt;
+    this.storeErrors.length = 0;
+  }
+  noteStoreError(code: string): void {
+    this.storeErrors.push(code);
   }
 }
 
@@ -192,5 +201,60 @@ describe('PolicyMirror', () => {
     expect(host.loads).toEqual([]);
     await mirror.save({ targets: [target('a')], deletedTargets: [], accounts: [], system: null });
     expect(browser.storage.has('conductorFx.policy.target.claude/a')).toBe(true);
+  });
+
+  it('keeps saving to storage.local while the host cannot store (disk full), says why, and catches the host up once it can', async () => {
+    const browser = new FakeBrowser();
+    const host = new Host();
+    const clock = new FakeClock();
+    const engine = new Engine({ targets: [target('a')], accounts: [account([1, 2])], system: null });
+    const mirror = new PolicyMirror(browser, host, undefined, clock);
+    mirror.attach(engine);
+    host.connected = true;
+    await mirror.syncWithHost();
+    const committed = host.saves.length;
+
+    host.storeFailure = new ConductorError('disk_full', 'could not save the policy state: the disk (or the DB size limit) is full');
+    // The engine opened the account's circuit and hands the change over.
+    const open = storedAccount({ dispatches: [1, 2], lastDispatchAt: 2, updatedAt: 1, circuitState: 'open', circuitRetryAt: 50_000 });
+    engine.state = { ...engine.state, accounts: [open] };
+    await mirror.save({ targets: [], deletedTargets: [], accounts: [open], system: null });
+    await mirror.whenSynced();
+    expect(browser.storage.get('conductorFx.policy.account.claude/firefox-default')).toMatchObject({ circuitState: 'open', circuitRetryAt: 50_000 });
+    expect(host.storeErrors).toContain('disk_full');
+    expect(host.saves).toHaveLength(committed);
+
+    // Still full at the first retry: refused again, the reason stays.
+    await clock.advance(CATCH_UP_RETRY_MS);
+    await mirror.whenSynced();
+    expect(host.saves).toHaveLength(committed);
+    expect(host.storeErrors.at(-1)).toBe('disk_full');
+
+    // Space is back: the next retry pushes the whole state without any new change, and the reason clears.
+    host.storeFailure = null;
+    await clock.advance(CATCH_UP_RETRY_MS);
+    await mirror.whenSynced();
+    expect(host.saves).toHaveLength(committed + 1);
+    expect(host.saves.at(-1)).toEqual({ targets: [target('a')], deletedTargets: [], accounts: [open], system: null });
+    expect(host.storeErrors).toEqual([]);
+    // Caught up: no more retries are scheduled.
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('shows only store failures as the reason, not a slow or gone host', async () => {
+    const browser = new FakeBrowser();
+    const host = new Host();
+    const mirror = new PolicyMirror(browser, host, undefined, new FakeClock());
+    mirror.attach(new Engine({ targets: [], accounts: [], system: null }));
+    host.connected = true;
+    await mirror.syncWithHost();
+    host.failSaves = true;
+    await mirror.save({ targets: [target('a')], deletedTargets: [], accounts: [], system: null });
+    await mirror.whenSynced();
+    host.failSaves = false;
+    host.storeFailure = new ConductorError('db_error', 'could not save the policy state: attempt to write a readonly database');
+    await mirror.save({ targets: [target('a')], deletedTargets: [], accounts: [], system: null });
+    await mirror.whenSynced();
+    expect(host.storeErrors).toEqual(['db_error']);
   });
 });

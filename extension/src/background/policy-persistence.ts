@@ -1,3 +1,4 @@
+import { isConductorError, type ErrorCode } from '../../../shared/errors.js';
 import type { HostMethod, HostPayload, HostResult } from '../../../shared/messages.js';
 import {
   admissionOf,
@@ -24,11 +25,25 @@ const SYSTEM = `${POLICY_STORAGE_PREFIX}system`;
 /** Entries per policy.load page (the host keeps each answer under Firefox's 1 MiB). */
 const LOAD_PAGE = 200;
 
+/** The host's refusals that mean its store cannot take the write (the popup shows them); others are the link's. */
+const STORE_ERRORS: ReadonlySet<string> = new Set<ErrorCode>(['disk_full', 'db_error', 'db_locked']);
+
+/** How soon a sync the host failed to store is offered again (disk space or write access may be back). */
+export const CATCH_UP_RETRY_MS = 5_000;
+
 /** The host calls the mirror needs, and where it reports a confirmed save. */
 export interface PolicyHost {
   readonly connected: boolean;
   request<M extends HostMethod>(type: M, payload: HostPayload<M>): Promise<HostResult<M>>;
   noteSaved(savedAt: number): void;
+  /** Why the host could not store a write (the add-on keeps enforcing from storage.local meanwhile). */
+  noteStoreError(code: ErrorCode, message: string): void;
+}
+
+/** The timers the mirror's catch-up retry runs on. */
+export interface MirrorTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
 }
 
 export type PolicyStorage = Pick<BrowserApi, 'storageGet' | 'storageSet' | 'storageRemove'>;
@@ -40,6 +55,8 @@ export type ReconcilingEngine = Pick<PolicyEngineApi, 'reconcile' | 'exportState
  * The engine's persistence: every save goes to storage.local (so a browser restart without the
  * host still restores the circuit) and to the host when it is connected. A save the host missed
  * is not replayed piecemeal: the next host sync reconciles (stricter wins) and pushes everything.
+ * A sync the host cannot store (disk full, read-only DB) is reported and offered again every
+ * CATCH_UP_RETRY_MS while the host stays connected, so it catches up once it can write again.
  */
 export class PolicyMirror implements PolicyPersistence {
   private tail: Promise<unknown> = Promise.resolve();
@@ -49,11 +66,13 @@ export class PolicyMirror implements PolicyPersistence {
   private currentSync: Promise<void> = Promise.resolve();
   /** Version-1 keys found by load(): removed once their accounts have been written. */
   private legacyKeys: string[] = [];
+  private catchUpTimer: unknown = null;
 
   constructor(
     private readonly storage: PolicyStorage,
     private readonly host: PolicyHost,
     private readonly log?: (message: string, fields?: Record<string, unknown>) => void,
+    private readonly timers?: MirrorTimers,
   ) {}
 
   /** What storage.local holds: the engine validates and clamps every entry. */
@@ -120,6 +139,7 @@ export class PolicyMirror implements PolicyPersistence {
       },
       (err: unknown) => {
         this.log?.('policy write to the host failed; a sync pushes everything', { error: String(err) });
+        this.noteStoreError(err);
         return false;
       },
     );
@@ -152,9 +172,25 @@ export class PolicyMirror implements PolicyPersistence {
       } catch (err) {
         this.hostBehind = true;
         this.log?.('policy sync with the host failed', { error: String(err) });
+        this.noteStoreError(err);
+        this.scheduleCatchUp();
       }
     });
     return this.currentSync;
+  }
+
+  /** Shows a store failure of the host as the reason it is behind. */
+  private noteStoreError(err: unknown): void {
+    if (isConductorError(err) && STORE_ERRORS.has(err.code)) this.host.noteStoreError(err.code, err.message);
+  }
+
+  /** Offers the host a sync again later, unless one is already due or the host has gone (its hello syncs). */
+  private scheduleCatchUp(): void {
+    if (this.timers === undefined || this.catchUpTimer !== null || !this.host.connected) return;
+    this.catchUpTimer = this.timers.setTimeout(() => {
+      this.catchUpTimer = null;
+      if (this.hostBehind && !this.syncQueued) void this.syncWithHost();
+    }, CATCH_UP_RETRY_MS);
   }
 
   /** Resolves when the latest host sync has finished (at once when none runs). */

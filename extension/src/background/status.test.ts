@@ -5,7 +5,7 @@ import { DropCounter } from './message-guard.js';
 import { StatusService, type StatusEngine } from './status.js';
 import { FakeClock, FakePort, settle } from './test-fakes.js';
 
-const link: HostLink = { connected: false, reason: 'No such native application conductor_fx', hostVersion: null, schemaVersion: null, dbPath: null, lastSavedAt: null, lastConnectedAt: null, recovery: null, api: null };
+const link: HostLink = { connected: false, reason: 'No such native application conductor_fx', hostVersion: null, schemaVersion: null, dbPath: null, lastSavedAt: null, storeError: null, lastConnectedAt: null, recovery: null, api: null };
 
 class Engine implements StatusEngine {
   paused: string | null = null;

@@ -13,6 +13,16 @@ const root: HTMLElement = app;
 
 let port: browser.runtime.Port | null = null;
 const view: PopupView = { status: null, background: 'connecting' };
+/** The engine's time at the last status and the monotonic time it arrived (see engineNow). */
+let clockAt = { engine: Date.now(), mono: performance.now() };
+
+/**
+ * Now on the engine's clock, which runs steady through wall-clock jumps (background/steady-clock.ts):
+ * the countdowns are measured against the deadlines it set, not against a wall clock that jumped.
+ */
+function engineNow(): number {
+  return clockAt.engine + Math.floor(performance.now() - clockAt.mono);
+}
 
 function send(command: PopupCommand): void {
   port?.postMessage(PopupCommandSchema.parse(command));
@@ -27,7 +37,7 @@ const handlers = {
 /** Re-renders, keeping keyboard focus on the same control when it is still there. */
 function draw(): void {
   const focused = document.activeElement instanceof HTMLElement ? document.activeElement.dataset['focusKey'] : undefined;
-  root.replaceChildren(renderPopup(document, view, Date.now(), handlers));
+  root.replaceChildren(renderPopup(document, view, engineNow(), handlers));
   if (focused !== undefined) {
     for (const candidate of root.querySelectorAll<HTMLElement>('[data-focus-key]')) {
       if (candidate.dataset['focusKey'] === focused) candidate.focus();
@@ -41,6 +51,7 @@ function connect(): void {
     const parsed = PopupStatusSchema.safeParse(raw);
     if (!parsed.success) return;
     view.status = parsed.data.status;
+    clockAt = { engine: parsed.data.status.generatedAt, mono: performance.now() };
     view.background = 'connected';
     draw();
   });
@@ -54,4 +65,4 @@ function connect(): void {
 
 draw();
 connect();
-setInterval(() => updateTimes(root, Date.now()), 1_000);
+setInterval(() => updateTimes(root, engineNow()), 1_000);

@@ -45,6 +45,7 @@ function status(overrides: Partial<BrowserStatus> = {}): BrowserStatus {
       schemaVersion: 1,
       dbPath: '/home/u/.local/share/conductor-fx/conductor.db',
       lastSavedAt: NOW - 2_000,
+      storeError: null,
       lastConnectedAt: NOW - 600_000,
       recovery: { startedAt: NOW - 600_000, durationMs: 12, recoveredExecutionStateCount: 2, requeuedRenewalJobCount: 0, interruptedRequestCount: 1, recoveryNextAttemptAt: null },
       api: { listening: true, port: 7311, error: null },
@@ -201,6 +202,16 @@ describe('renderPopup', () => {
     const base = status();
     const root = draw({ status: { ...base, host: { ...base.host, api: { listening: false, port: null, error: 'port 7311 in use' } } } });
     expect(root.querySelector('.host')?.textContent).toContain('API: not listening: port 7311 in use');
+  });
+
+  it('says why the host is not saving (a full disk) and that limits still hold; nothing when it saves', () => {
+    expect(draw({ status: status() }).querySelector('.host [role="alert"]')).toBeNull();
+    const base = status();
+    const storeError = { code: 'disk_full' as const, message: 'could not save the policy state: the disk (or the DB size limit) is full', since: NOW - 30_000 };
+    const alert = draw({ status: { ...base, host: { ...base.host, storeError } } }).querySelector('.host [role="alert"]');
+    expect(alert?.textContent).toContain('Not saved in the host’s DB (disk_full): could not save the policy state: the disk (or the DB size limit) is full.');
+    expect(alert?.textContent).toContain('still enforced from the add-on’s own storage');
+    expect(alert?.textContent).toContain('30s ago');
   });
 
   it('shows the paused banner with its reason, and Resume sends resume', () => {

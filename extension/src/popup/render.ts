@@ -117,6 +117,12 @@ function hostSection(doc: Document, host: HostLink, now: number): HTMLElement {
   const hint = hostReasonHint(host.reason);
   if (!host.connected && hint !== null) section.append(el(doc, 'p', 'hint', hint));
   if (!host.connected) section.append(el(doc, 'p', 'muted', 'Limits are still enforced from the add-on’s own storage.'));
+  if (host.storeError !== null) {
+    const e = host.storeError;
+    const why = el(doc, 'p', 'warn', `Not saved in the host’s DB (${e.code}): ${e.message}. Limits are still enforced from the add-on’s own storage; the host catches up once it can write. Since `, ago(doc, e.since, now), '.');
+    why.setAttribute('role', 'alert');
+    section.append(why);
+  }
   if (host.api !== null) {
     const api = host.api.listening && host.api.port !== null ? `API: listening on 127.0.0.1:${host.api.port}` : `API: not listening${host.api.error !== null ? `: ${host.api.error}` : ''}`;
     section.append(el(doc, 'p', host.api.listening ? null : 'warn', api));

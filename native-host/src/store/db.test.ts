@@ -80,6 +80,16 @@ describe('SQLite failures', () => {
     }
   });
 
+  it('maps a data dir that is full or read-only (file-system errors) to disk_full and a db_error that says read-only', () => {
+    const fsError = (code: string) => Object.assign(new Error(`${code}: x`), { code });
+    expect(toConductorError(fsError('ENOSPC'), 'take the data dir lock')).toMatchObject({ code: 'disk_full', details: { fs_code: 'ENOSPC' } });
+    for (const code of ['EROFS', 'EACCES', 'EPERM']) {
+      const err = toConductorError(fsError(code), 'take the data dir lock');
+      expect(err).toMatchObject({ code: 'db_error', details: { fs_code: code } });
+      expect(err.message).toBe('could not take the data dir lock: the data dir or DB is read-only (a read-only mount or file, or no write permission)');
+    }
+  });
+
   it('maps any other failure to db_error and passes ConductorErrors through', () => {
     expect(toConductorError(Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' }), 'write').code).toBe('db_error');
     const own = new ConductorError('bad_payload', 'x');

@@ -92,7 +92,7 @@ export function inTransaction<T>(sqlite: Sqlite, what: string, fn: () => T): T {
   return guarded(what, () => sqlite.transaction(fn)());
 }
 
-/** Runs `fn`, turning a SQLite failure into a ConductorError (disk_full, db_locked or db_error). */
+/** Runs `fn`, turning a SQLite failure into a ConductorError (disk_full, db_locked or db_error; read-only is a db_error saying so). */
 export function guarded<T>(what: string, fn: () => T): T {
   try {
     return fn();
@@ -101,13 +101,20 @@ export function guarded<T>(what: string, fn: () => T): T {
   }
 }
 
-/** Maps a SQLite error to the closed error set; the message names the operation, never row contents. */
+/**
+ * Maps a SQLite error (or a file-system error of the data dir: no space, read-only, no permission)
+ * to the closed error set; the message names the operation, never row contents.
+ */
 export function toConductorError(err: unknown, what: string): ConductorError {
   if (isConductorError(err)) return err;
   const code = typeof err === 'object' && err !== null ? String((err as { code?: unknown }).code ?? '') : '';
   const reason = err instanceof Error ? err.message : String(err);
-  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_FULL_')) {
-    return new ConductorError('disk_full', `could not ${what}: the disk (or the DB size limit) is full`, { sqlite_code: code });
+  const details = { [code.startsWith('SQLITE') ? 'sqlite_code' : 'fs_code']: code };
+  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_FULL_') || code === 'ENOSPC') {
+    return new ConductorError('disk_full', `could not ${what}: the disk (or the DB size limit) is full`, details);
+  }
+  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
+    return new ConductorError('db_error', `could not ${what}: the data dir or DB is read-only (a read-only mount or file, or no write permission)`, details);
   }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new ConductorError('db_locked', `could not ${what}: the DB is locked by another connection`, { sqlite_code: code, pid: null });
