@@ -2,6 +2,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { join } from 'node:path';
 import { API_PORT_FILE } from '../../../shared/api.js';
+import { ConductorError } from '../../../shared/errors.js';
 import { DATA_DIR_MODE } from '../data-dir.js';
 import { checkBearer, loadOrCreateToken } from './auth.js';
 import type { ApiContext, ApiInfo, ApiServer } from './context.js';
@@ -31,6 +32,21 @@ async function listen(server: Server, port: number): Promise<ApiInfo> {
 }
 
 /**
+ * The URL of a request target. Only a path is served: resolved against a base, `//x` would name
+ * another host (and `//` alone throws), and an absolute URL is a proxy's form; both are bad_path.
+ */
+export function requestUrl(target = '/'): URL {
+  if (target.startsWith('/') && !target.startsWith('//')) {
+    try {
+      return new URL(`http://${LOOPBACK}${target}`);
+    } catch {
+      // falls through to bad_path
+    }
+  }
+  throw new ConductorError('bad_path', 'the request target must be a path starting with a single "/"');
+}
+
+/**
  * Answers one request: local-caller guard (Host, Origin), bearer token, route. Logs the route,
  * status and time only — never headers, bodies or the token.
  */
@@ -40,7 +56,7 @@ async function serve(ctx: ApiContext, token: string, routes: readonly Route[], r
   try {
     checkLocalCaller(req.headers);
     checkBearer(req.headers.authorization, token);
-    const url = new URL(req.url ?? '/', `http://${LOOPBACK}`);
+    const url = requestUrl(req.url);
     const { route, params } = matchRoute(routes, req.method ?? 'GET', url.pathname);
     name = route.name;
     await route.handle({ req, res, url, params });
