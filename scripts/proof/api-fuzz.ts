@@ -19,7 +19,7 @@ const ANSWER_TIMEOUT_MS = 15_000;
 const CONCURRENCY = 8;
 
 /** One generated exchange: bytes to send (in parts, with pauses) and whether to drop the connection early. */
-interface Exchange {
+export interface Exchange {
   kind: string;
   parts: Buffer[];
   pauseMs: number;
@@ -27,7 +27,7 @@ interface Exchange {
   drop: 'no' | 'after-send' | 'after-first-bytes';
 }
 
-interface Tally {
+export interface Tally {
   requests: number;
   answered: number;
   dropped: number;
@@ -87,7 +87,7 @@ async function relay(h: ApiHost, request: RelayRequest): Promise<RelayResponse> 
   return { requestId: request.requestId, status: 200, headers: { 'content-type': 'text/event-stream' }, body: null, bodyLength: 24, chunked: true, admission: ADMISSION };
 }
 
-interface Answer {
+export interface Answer {
   /** The raw bytes received; empty when the server closed without answering. */
   raw: string;
   timedOut: boolean;
@@ -124,7 +124,7 @@ function send(port: number, ex: Exchange): Promise<Answer> {
   });
 }
 
-function classify(ex: Exchange, answer: Answer, tally: Tally, findings: string[]): void {
+export function classify(ex: Exchange, answer: Answer, tally: Tally, findings: string[]): void {
   if (answer.timedOut) {
     tally.hangs += 1;
     findings.push(`hang on ${ex.kind}`);

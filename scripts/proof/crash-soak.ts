@@ -21,7 +21,7 @@ const SAVE_CLIENT = 'soak-saver';
 const SAVE_PLATFORM = 'soak-saves';
 
 /** What the host acknowledged, i.e. what must survive any later kill. */
-interface Acked {
+export interface Acked {
   /** requestId → the last outcome the host acknowledged for its journal row. */
   journal: Map<string, 'admitted' | 'success'>;
   /** requestId → its admission (platform, target and the unique admittedAt that marks it in the window). */
@@ -31,7 +31,8 @@ interface Acked {
   savesSent: number;
 }
 
-interface Tally {
+/** What the soak counts. */
+export interface Tally {
   kills: number;
   corrupt: number;
   lostJournalRows: number;
@@ -140,7 +141,7 @@ async function saves(host: HostHandle, tick: () => number, acked: Acked, stop: {
  * Reads the DB beside the restarted host (WAL lets a reader in) and counts what went wrong:
  * integrity, acknowledged rows missing, and anything that would run again.
  */
-function verify(dataDir: string, acked: Acked, tally: Tally): void {
+export function verify(dataDir: string, acked: Acked, tally: Tally): void {
   const db = new Database(join(dataDir, 'artifact.db'), { readonly: true, fileMustExist: true });
   try {
     const integrity = db.pragma('integrity_check', { simple: true });

@@ -77,7 +77,7 @@ function spawnRawHost(dataDir: string): RawHost {
 }
 
 /** True when a reply is an envelope and, if an error, carries a code of the closed set. */
-function typedReply(text: string): boolean {
+export function typedReply(text: string): boolean {
   try {
     const env = EnvelopeSchema.safeParse(JSON.parse(text));
     if (!env.success) return false;
