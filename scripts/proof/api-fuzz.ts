@@ -3,8 +3,6 @@
 // names, slow bodies, connections dropped mid-body and mid-SSE. Counted: crashes, 5xx answers
 // other than the documented ones, answers that are not a typed error; then the host must still serve.
 import { connect } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { ERROR_TABLE, ErrorCodeSchema } from '../../shared/errors.js';
@@ -12,6 +10,7 @@ import type { RelayRequest, RelayResponse } from '../../shared/relay.js';
 import { echoResponse, startApiHost, type ApiHost } from '../../test/api/api-host.js';
 import { ADMISSION } from '../../test/api/fakes.js';
 import type { ProofCheck, ProofContext, ProofResult } from './check.js';
+import { hostLog } from './host-log.js';
 
 /** How long one exchange may take before it counts as a hang (slow bodies take up to ~1 s by design). */
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -173,14 +172,6 @@ async function stillServing(h: ApiHost): Promise<boolean> {
     return response.status === 200;
   } catch {
     return false;
-  }
-}
-
-function hostLog(dataDir: string): string {
-  try {
-    return readFileSync(join(dataDir, 'host.log'), 'utf8');
-  } catch {
-    return '';
   }
 }
 

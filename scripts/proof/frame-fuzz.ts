@@ -3,7 +3,6 @@
 // streamed into the real built host, then the stream-ending kinds (a declared length over the
 // cap, a frame cut off at EOF) each against a fresh host. Counted: crashes, hangs, untyped replies.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
@@ -14,6 +13,7 @@ import { FrameDecoder, FRAME_HEADER_BYTES } from '../../native-host/src/protocol
 import { encodeFrame } from '../../native-host/src/protocol/frame-encoder.js';
 import { ADDON_ID, HOST_SCRIPT } from '../../test/helpers/host-process.js';
 import type { ProofCheck, ProofContext, ProofResult } from './check.js';
+import { hostLog } from './host-log.js';
 
 /** A small inbound cap, so oversize frames are cheap to declare and frames near the cap cheap to send. */
 const MAX_INBOUND_BYTES = 256 * 1024;
@@ -140,13 +140,17 @@ async function fatalPhase(ctx: ProofContext, count: number, seed: number, tally:
   const cases = fc.sample(fatalFrame(), { numRuns: count, seed: seed + 1 });
   for (const [index, bytes] of cases.entries()) {
     const host = spawnRawHost(join(ctx.scratch, `fatal-${index}`));
+    // The bound runs from the host's first answer: starting a host on a loaded machine is not the host's fault.
+    const ready = new Promise<void>((resolve) => host.onReply(() => resolve()));
     host.child.stdin.write(encodeFrame(JSON.stringify({ v: PROTOCOL_VERSION, kind: 'request', id: 'before', type: 'ping', payload: {} })));
+    await Promise.race([ready, host.exited]);
     host.child.stdin.end(bytes);
     tally.frames += 1;
     tally.fatalCases += 1;
     const exit = await Promise.race([host.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), FATAL_EXIT_TIMEOUT_MS))]);
     if (exit === null) {
       tally.hangs += 1;
+      ctx.log(`stream-ending case ${index} (${bytes.length} bytes) did not end the host within ${FATAL_EXIT_TIMEOUT_MS} ms; log tail: ${hostLogTail(host.dataDir)}`);
       host.child.kill('SIGKILL');
       await host.exited;
     } else if (exit.code !== 1 || !hostLog(host.dataDir).includes('fatal framing error') || hostLog(host.dataDir).includes('uncaught error')) {
@@ -158,14 +162,6 @@ async function fatalPhase(ctx: ProofContext, count: number, seed: number, tally:
 
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
-}
-
-function hostLog(dataDir: string): string {
-  try {
-    return readFileSync(join(dataDir, 'host.log'), 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 function hostLogTail(dataDir: string): string {
