@@ -41,7 +41,7 @@ export interface Tally {
 export const apiFuzzCheck: ProofCheck = {
   name: 'api fuzzing',
   async run(ctx: ProofContext): Promise<ProofResult> {
-    const count = ctx.full ? 20_000 : 3_000;
+    const count = ctx.full ? 20_000 : 2_000;
     const seed = Date.now() >>> 0;
     const h = await startApiHost({ 'relay.request': (request) => relay(h, request) });
     const tally: Tally = { requests: 0, answered: 0, dropped: 0, crashes: 0, hangs: 0, undocumented5xx: 0, untypedErrors: 0, parserRejections: 0 };

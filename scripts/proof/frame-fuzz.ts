@@ -35,7 +35,7 @@ interface Tally {
 export const frameFuzzCheck: ProofCheck = {
   name: 'frame fuzzing',
   async run(ctx: ProofContext): Promise<ProofResult> {
-    const streamed = ctx.full ? 100_000 : 20_000;
+    const streamed = ctx.full ? 100_000 : 10_000;
     const fatalCases = ctx.full ? 100 : 10;
     const seed = Date.now() >>> 0;
     const tally: Tally = { frames: 0, replies: 0, untypedReplies: 0, crashes: 0, hangs: 0, fatalCases: 0 };
