@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { format } from 'node:util';
 import { DEFAULT_EXTENSION_ID } from '../../scripts/install-host/manifest.js';
 import { startApiServer } from './api/server.js';
 import { loadHostConfig, type HostConfig } from './config.js';
@@ -16,10 +17,6 @@ import { processExists, watchParent } from './parent-watch.js';
 const PARENT_POLL_MS = 250;
 /** Once shutting down, the process is gone after this long even if a step hangs (the OS drops the lock). */
 const HARD_EXIT_MS = 1_000;
-
-// stdout carries frames only: anything a dependency prints goes to stderr instead.
-console.log = console.error;
-console.info = console.error;
 
 let host: RunningHost | null = null;
 /** Why the host must stop, when that was learnt before it had started (set from callbacks, hence the cast). */
@@ -38,6 +35,8 @@ const stop = (reason: string, code: number): void => {
 // Firefox gone means stderr's reader is gone: its EPIPE stops the host and silences stderr,
 // rather than becoming an uncaught error whose handler writes to stderr again.
 const stderr = bestEffortSink(process.stderr, () => stop('stderr closed', 0));
+// stdout carries frames only: anything a dependency prints goes to stderr instead, best-effort too.
+console.log = console.info = console.warn = console.error = (...args: unknown[]) => stderr.write(`${format(...args)}\n`);
 
 const [manifestPath = '', addonId = ''] = process.argv.slice(2);
 const dataDir = resolveDataDir({ platform: process.platform, homedir: homedir(), env: process.env });
