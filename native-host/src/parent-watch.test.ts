@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { processExists, watchParent } from './parent-watch.js';
 
 function setup(alive: (pid: number) => boolean = () => true) {
@@ -15,47 +15,35 @@ function setup(alive: (pid: number) => boolean = () => true) {
 }
 
 describe('watchParent', () => {
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
+
   it('calls onGone once, at the next poll after the host was re-parented', () => {
-    vi.useFakeTimers();
-    try {
-      const { onGone, reparent } = setup();
-      vi.advanceTimersByTime(1_000);
-      expect(onGone).not.toHaveBeenCalled();
-      reparent(1);
-      vi.advanceTimersByTime(250);
-      expect(onGone).toHaveBeenCalledTimes(1);
-      vi.advanceTimersByTime(1_000);
-      expect(onGone).toHaveBeenCalledTimes(1);
-    } finally {
-      vi.useRealTimers();
-    }
+    const { onGone, reparent } = setup();
+    vi.advanceTimersByTime(1_000);
+    expect(onGone).not.toHaveBeenCalled();
+    reparent(1);
+    vi.advanceTimersByTime(250);
+    expect(onGone).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1_000);
+    expect(onGone).toHaveBeenCalledTimes(1);
   });
 
   it('calls onGone when the original parent no longer exists, even with an unchanged ppid', () => {
-    vi.useFakeTimers();
-    try {
-      let alive = true;
-      const { onGone } = setup(() => alive);
-      vi.advanceTimersByTime(500);
-      alive = false;
-      vi.advanceTimersByTime(250);
-      expect(onGone).toHaveBeenCalledTimes(1);
-    } finally {
-      vi.useRealTimers();
-    }
+    let alive = true;
+    const { onGone } = setup(() => alive);
+    vi.advanceTimersByTime(500);
+    alive = false;
+    vi.advanceTimersByTime(250);
+    expect(onGone).toHaveBeenCalledTimes(1);
   });
 
   it('stops polling once stopped', () => {
-    vi.useFakeTimers();
-    try {
-      const { onGone, stop, reparent } = setup();
-      stop();
-      reparent(1);
-      vi.advanceTimersByTime(1_000);
-      expect(onGone).not.toHaveBeenCalled();
-    } finally {
-      vi.useRealTimers();
-    }
+    const { onGone, stop, reparent } = setup();
+    stop();
+    reparent(1);
+    vi.advanceTimersByTime(1_000);
+    expect(onGone).not.toHaveBeenCalled();
   });
 });
 
