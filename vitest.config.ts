@@ -9,7 +9,7 @@ export default defineConfig({
     __CONDUCTOR_FX_VERSION__: JSON.stringify(pkg.version),
   },
   test: {
-    include: ['{shared,extension,native-host,client,scripts,test}/**/*.test.ts'],
+    include: ['{shared,extension,native-host,client,scripts,test,bench}/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
   },

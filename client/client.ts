@@ -1,10 +1,15 @@
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { resolveDataDir } from '../native-host/src/data-dir.js';
+import { isValidApiProof } from '../native-host/src/api/api-proof.js';
+import { notOwnDir, resolveDataDir } from '../native-host/src/data-dir.js';
 import {
   API_PORT_FILE,
+  API_PROOF_PATH,
+  API_SOCKET_FILE,
+  ApiProofResponseSchema,
   API_TOKEN_FILE,
   ApiBrowserStatusSchema,
   ApiErrorResponseSchema,
@@ -30,6 +35,7 @@ import { ConductorError } from '../shared/errors.js';
 import type { JournalEntry, JournalOutcome } from '../shared/journal.js';
 import type { RelayRequestInput } from '../shared/relay.js';
 import { SseDecoder } from '../shared/sse.js';
+import { type HostAddress, sendHttp } from './http-transport.js';
 
 
 /** What the host-not-running error tells a person to do. */
@@ -38,12 +44,12 @@ export const HOST_UNAVAILABLE_MESSAGE = 'Firefox with conductor-fx is not runnin
 /** A relay request as a program writes it: the request id and client id may be left out. */
 export type RelayInput = Omit<RelayRequestInput, 'requestId' | 'clientId' | 'stream'> & { requestId?: string; clientId?: string; stream?: boolean };
 
-export interface ConductorClientOptions {
-  /** e.g. http://127.0.0.1:7311 */
-  baseUrl: string;
-  /** The contents of `<data dir>/api-token`. */
-  token: string;
-}
+/**
+ * Where the host is and the token. Over TCP (`baseUrl`, e.g. http://127.0.0.1:7311) the server
+ * must first prove it holds the token (GET /v1/auth/proof) on every call, or the token is not
+ * sent; over the host's Unix socket (`socketPath`) the data dir's permissions vouch for it.
+ */
+export type ConductorClientOptions = { baseUrl: string; token: string } | { socketPath: string; token: string };
 
 /** Per-call options. */
 export interface CallOptions {
@@ -65,6 +71,16 @@ function toWire(input: RelayInput, stream: boolean): ApiRelayRequestInput {
   };
 }
 
+/** The host's socket in a data dir when it can be trusted: dir and socket are this user's, nobody else may write the dir. */
+async function ownSocket(dataDir: string): Promise<string | null> {
+  const uid = process.getuid?.();
+  if (process.platform === 'win32' || uid === undefined) return null;
+  const path = join(dataDir, API_SOCKET_FILE);
+  const [dir, socket] = await Promise.all([stat(dataDir).catch(() => null), lstat(path).catch(() => null)]);
+  if (dir === null || socket === null || !socket.isSocket() || socket.uid !== uid) return null;
+  return notOwnDir(dataDir, dir, uid) === null ? path : null;
+}
+
 function unexpected(what: string): ConductorError {
   return new ConductorError('internal_error', `unexpected answer from the host (${what}); is a conductor-fx host listening on that port?`);
 }
@@ -75,35 +91,51 @@ function parseAnswer<S extends z.ZodType>(schema: S, value: unknown, what: strin
   return parsed.data;
 }
 
-/** A network failure of fetch as host_unavailable; the refused-connection case says what to run. */
+function cancelled(): ConductorError {
+  return new ConductorError('cancelled', 'the call was aborted by its caller');
+}
+
+/** A network failure of a call as host_unavailable; the refused-connection case says what to run. */
 function networkError(err: unknown, baseUrl: string): ConductorError {
   if (err instanceof ConductorError) return err;
-  if (err instanceof Error && err.name === 'AbortError') return new ConductorError('cancelled', 'the call was aborted by its caller');
-  const code = (err as { cause?: { code?: unknown } }).cause?.code;
-  if (code === 'ECONNREFUSED') return new ConductorError('host_unavailable', `${HOST_UNAVAILABLE_MESSAGE} (nothing listens at ${baseUrl})`);
+  if (err instanceof Error && err.name === 'AbortError') return cancelled();
+  const code = (err as { code?: unknown }).code;
+  if (code === 'ECONNREFUSED' || code === 'ENOENT') return new ConductorError('host_unavailable', `${HOST_UNAVAILABLE_MESSAGE} (nothing listens at ${baseUrl})`);
   return new ConductorError('host_unavailable', `the connection to the host at ${baseUrl} failed (${typeof code === 'string' ? code : 'network error'})`);
 }
 
 /** The typed client of the loopback API; every answer is validated with the shared schemas. */
 export class ConductorClient {
+  /** Where the host is: http://127.0.0.1:<port>, or unix:<socket path>. */
   readonly baseUrl: string;
+  private readonly address: HostAddress;
   private readonly token: string;
 
   constructor(options: ConductorClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    if ('socketPath' in options) {
+      this.address = { kind: 'socket', path: options.socketPath };
+      this.baseUrl = `unix:${options.socketPath}`;
+    } else {
+      const url = new URL(options.baseUrl);
+      this.address = { kind: 'tcp', hostname: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 80) };
+      this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    }
     this.token = options.token;
   }
 
   /**
-   * A client for the host of a data dir (default: $CONDUCTOR_FX_DATA_DIR or the OS default):
-   * the token from `api-token`, the port from `api-port` (what the host bound), else
-   * $CONDUCTOR_FX_API_PORT, else 7311.
+   * A client for the host of a data dir (default: $CONDUCTOR_FX_DATA_DIR or the OS default)
+   * with the token from `api-token`. It talks over `<data dir>/api.sock` when that socket and
+   * the dir are this user's own (Linux, macOS); else over TCP to the port in `api-port` (what the
+   * host bound), else $CONDUCTOR_FX_API_PORT, else 7311, where the server must prove itself first.
    */
   static async fromDataDir(dataDir = resolveDataDir({ platform: process.platform, homedir: homedir(), env: process.env })): Promise<ConductorClient> {
     const token = await readFile(join(dataDir, API_TOKEN_FILE), 'utf8').catch(() => null);
     if (token === null || token.trim() === '') {
       throw new ConductorError('host_unavailable', `${HOST_UNAVAILABLE_MESSAGE} (no ${API_TOKEN_FILE} in ${dataDir}: the host has not run with this data dir)`);
     }
+    const socketPath = await ownSocket(dataDir);
+    if (socketPath !== null) return new ConductorClient({ socketPath, token: token.trim() });
     const written = Number((await readFile(join(dataDir, API_PORT_FILE), 'utf8').catch(() => '')).trim());
     const fromEnv = Number(process.env[API_PORT_ENV]);
     const port = Number.isInteger(written) && written > 0 ? written : Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_API_PORT;
@@ -155,7 +187,8 @@ export class ConductorClient {
       }
     } catch (err) {
       if (err instanceof ConductorError) throw err;
-      if (err instanceof Error && err.name === 'AbortError') throw networkError(err, this.baseUrl);
+      // node:http ends the body of an aborted call with a premature-close error, not an AbortError.
+      if (options.signal?.aborted === true || (err instanceof Error && err.name === 'AbortError')) throw cancelled();
       throw broke(`the stream from the host broke off (${err instanceof Error ? err.message : 'read error'})`);
     }
     throw broke('the stream from the host ended without stream_end');
@@ -197,16 +230,18 @@ export class ConductorClient {
     try {
       return await res.json();
     } catch (err) {
-      throw err instanceof Error && err.name === 'AbortError' ? networkError(err, this.baseUrl) : unexpected('the body was not JSON');
+      throw options.signal?.aborted === true ? cancelled() : unexpected('the body was not JSON');
     }
   }
 
   private async send(method: string, path: string, body: unknown, options: CallOptions): Promise<Response> {
+    await this.proveHost(options);
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json, text/event-stream' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     try {
-      return await fetch(`${this.baseUrl}${path}`, {
+      return await sendHttp(this.address, {
         method,
+        path,
         headers,
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -214,6 +249,35 @@ export class ConductorClient {
     } catch (err) {
       throw networkError(err, this.baseUrl);
     }
+  }
+
+  /**
+   * Makes a TCP server prove it holds the token before the token is sent: anyone may listen on a
+   * loopback port while the host is down. Asked on every call, so a host that stopped since the
+   * last call cannot have been replaced in between.
+   */
+  private async proveHost(options: CallOptions): Promise<void> {
+    // Over the socket the data dir's permissions already vouch for the host.
+    if (this.address.kind !== 'tcp') return;
+    const nonce = randomBytes(32).toString('base64url');
+    const unproven = (why: string) =>
+      new ConductorError(
+        'host_unavailable',
+        `the server at ${this.baseUrl} did not prove it is the conductor-fx host holding your token (${why}), so the token was not sent: another program may hold the port. ${HOST_UNAVAILABLE_MESSAGE}`,
+      );
+    let res: Response;
+    try {
+      res = await sendHttp(this.address, { method: 'GET', path: `${API_PROOF_PATH}?nonce=${nonce}`, headers: { accept: 'application/json' }, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+    } catch (err) {
+      throw networkError(err, this.baseUrl);
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw unproven(`HTTP ${res.status}`);
+    }
+    const answer = ApiProofResponseSchema.safeParse(await res.json().catch(() => null));
+    if (!answer.success) throw unproven('no proof in its answer');
+    if (!isValidApiProof(answer.data.proof, this.token, this.address.port, nonce)) throw unproven('a wrong proof');
   }
 
   /** Throws the host's error for a non-2xx answer. */

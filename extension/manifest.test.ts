@@ -15,6 +15,12 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WEB_EXT = join(REPO, 'node_modules/web-ext/bin/web-ext.js');
 const RELEASE_ORIGINS = Object.values(PLATFORM_ORIGINS).map((origin) => `${origin}/*`);
 const LOOPBACK = 'http://127.0.0.1/*';
+/**
+ * A loopback origin as code spells it: `http://127.0.0.1` (also with escaped slashes) or the
+ * address as an escaped regex, as in source maps' JSON too. Prose naming the API address
+ * ("listening on 127.0.0.1:7311") is no origin and does not match.
+ */
+const LOOPBACK_ORIGIN = /http:(\\*\/){2}127\\*\.0\\*\.0\\*\.1|127\\+\.0\\+\.0\\+\.1/;
 
 interface Manifest {
   version: string;
@@ -61,6 +67,19 @@ async function lint(dir: string): Promise<LintReport> {
   return JSON.parse(stdout) as LintReport;
 }
 
+/** Every file under `dir`, as paths relative to it. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
+}
+
+/** The files of a built add-on whose text names a loopback origin. */
+async function filesWithLoopbackOrigin(dir: string): Promise<string[]> {
+  const hits: string[] = [];
+  for (const file of await filesUnder(dir)) if (LOOPBACK_ORIGIN.test(await readFile(join(dir, file), 'utf8'))) hits.push(file);
+  return hits.sort();
+}
+
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,
@@ -98,6 +117,12 @@ describe('the built add-on', { timeout: 180_000 }, () => {
     expect(t.content_scripts[0]?.matches).toEqual([...RELEASE_ORIGINS, LOOPBACK]);
     // Everything else is the same document.
     expect({ ...t, host_permissions: r.host_permissions, content_scripts: r.content_scripts }).toEqual(r);
+  });
+
+  it('leaves the test origin out of the release bundle (code and source maps); only the test flavour has it', async () => {
+    expect(await filesWithLoopbackOrigin(release)).toEqual([]);
+    // The same search finds it where it belongs, so it can fail.
+    expect(await filesWithLoopbackOrigin(test)).toEqual(expect.arrayContaining(['background.js', 'background.js.map', 'manifest.json']));
   });
 
   it('carries the add-on id the host allows, the package version, and every file it names', async () => {

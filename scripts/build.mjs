@@ -43,6 +43,7 @@ async function buildExtension(flavour) {
     target: 'firefox140',
     sourcemap: 'linked',
     define: {
+      // A constant, so esbuild drops what only the test flavour uses (its loopback origin) from the release bundle.
       __TEST_BUILD__: JSON.stringify(flavour === 'test'),
       __CONDUCTOR_FX_VERSION__: JSON.stringify(pkg.version),
     },

@@ -3,7 +3,8 @@ import { ErrorBodySchema, ErrorCodeSchema } from './errors.js';
 import { HttpMethodSchema, JournalEntrySchema, JournalOutcomeSchema, RequestIdSchema } from './journal.js';
 import { HostStatusSchema } from './messages.js';
 import { ClientIdSchema, DEFAULT_CLIENT_ID, PlatformIdSchema } from './platforms.js';
-import { BODY_FITS_METHOD, bodyFitsMethod, FORBIDDEN_REQUEST_HEADERS, HeadersSchema, PartialStreamSchema, RelativePathSchema, RelayChunkSchema, RelayRequestSchema, RelayResponseSchema } from './relay.js';
+import { RequestHeadersSchema } from './headers.js';
+import { BODY_FITS_METHOD, bodyFitsMethod, PartialStreamSchema, RelativePathSchema, RelayChunkSchema, RelayRequestSchema, RelayResponseSchema } from './relay.js';
 import { BrowserStatusSchema } from './status.js';
 
 /**
@@ -18,10 +19,10 @@ export const API_PORT_ENV = 'CONDUCTOR_FX_API_PORT';
 /** Files the host writes into the data dir: the bearer token (mode 0600) and the port it listens on. */
 export const API_TOKEN_FILE = 'api-token';
 export const API_PORT_FILE = 'api-port';
+/** The API's Unix socket in the data dir (Linux, macOS): the dir's permissions are its access control. */
+export const API_SOCKET_FILE = 'api.sock';
 /** Largest request body the API reads: a relayed body at its schema cap plus JSON escaping room. */
 export const API_MAX_BODY_BYTES = 10 * 1024 * 1024;
-
-const forbidden = new Set<string>(FORBIDDEN_REQUEST_HEADERS);
 
 /** POST /v1/browser/request. */
 export const ApiRelayRequestSchema = z
@@ -30,9 +31,7 @@ export const ApiRelayRequestSchema = z
     client_id: ClientIdSchema.default(DEFAULT_CLIENT_ID),
     method: HttpMethodSchema,
     path: RelativePathSchema,
-    headers: HeadersSchema.default({}).refine((h) => Object.keys(h).every((name) => !forbidden.has(name.toLowerCase())), {
-      message: `headers may not set ${FORBIDDEN_REQUEST_HEADERS.join(', ')}: the page supplies its own`,
-    }),
+    headers: RequestHeadersSchema.default({}),
     body: RelayRequestSchema.shape.body,
     stream: z.boolean().default(false),
     /** The idempotency key; the host makes one when absent. */
@@ -114,3 +113,14 @@ export const ApiPausedResponseSchema = z.object({ paused: z.boolean() });
 /** POST /v1/policy/reload: whether the add-on now runs policy.json, which file, and why it was refused. */
 export const ApiPolicyReloadResponseSchema = z.object({ applied: z.boolean(), source: z.string().nullable(), error: z.string().nullable() });
 export type ApiPolicyReloadResponse = z.infer<typeof ApiPolicyReloadResponseSchema>;
+
+/**
+ * GET /v1/auth/proof?nonce=…: answered without the token, so a client can make a TCP server prove
+ * it knows the token before sending it (PROTOCOL.md, "Loopback API transport and authentication").
+ */
+export const API_PROOF_PATH = '/v1/auth/proof';
+/** The client's challenge: 32 random bytes, base64url. */
+export const ApiProofNonceSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a nonce is 32 random bytes in base64url (43 characters)');
+/** The proof: base64url HMAC-SHA256 of the challenge under the token. */
+export const ApiProofResponseSchema = z.object({ proof: z.string().max(64) }).strict();
+export type ApiProofResponse = z.infer<typeof ApiProofResponseSchema>;

@@ -18,6 +18,7 @@ export const ERROR_TABLE = {
   db_locked: { http: 503, meaning: 'Another live host owns this data dir; details.pid names it.', action: 'Close the other Firefox profile / window, or point CONDUCTOR_FX_DATA_DIR elsewhere.' },
   db_error: { http: 500, meaning: 'SQLite refused a read or write (corrupt file, I/O error).', action: 'See the host log; restore the data dir from a backup if it persists.' },
   disk_full: { http: 507, meaning: 'The disk is full; nothing of the failed write was kept.', action: 'Free disk space, then retry.' },
+  data_dir_not_private: { http: 500, meaning: 'The data dir belongs to another user, or a file in it cannot be made private (0600); the host uses nothing in it.', action: 'Point CONDUCTOR_FX_DATA_DIR at a directory of your own, or give the named file back to your user.' },
   // connectivity
   host_unavailable: { http: 503, meaning: 'The native host is not running or not registered.', action: 'Run `npm run install-host -- status` and fix what it reports.' },
   extension_unavailable: { http: 503, meaning: 'No add-on is connected to the host (Firefox is closed or the add-on is disabled).', action: 'Start Firefox with conductor-fx enabled.' },
@@ -37,6 +38,7 @@ export const ERROR_TABLE = {
   // relay through the page
   no_tab: { http: 409, meaning: 'No open, logged-in tab of that platform (or of that client) is available; nothing was dispatched.', action: 'Open the platform in Firefox and log in.' },
   bad_path: { http: 400, meaning: 'The path is not a same-origin relative path.', action: 'Send a path starting with a single "/".' },
+  cross_origin_redirect: { http: 502, meaning: 'The platform answered with a redirect. The page follows none: Firefox hides where it points, so it could leave the platform with the body and the cookies.', action: 'Send the request to the final path on the platform itself.' },
   auth_required: { http: 502, meaning: 'The platform answered 401/403: the session is logged out.', action: 'Log in to the platform in Firefox.' },
   upstream_429: { http: 429, meaning: 'The platform itself rate-limited the request; backoff honours its Retry-After.', action: 'Wait details.retry_after_ms.' },
   upstream_5xx: { http: 502, meaning: 'The platform answered with a server error.', action: 'Retry later; the circuit opens if it repeats.' },
@@ -48,6 +50,7 @@ export const ERROR_TABLE = {
   forbidden_origin: { http: 403, meaning: 'The Host is not a loopback name, or a browser Origin was sent.', action: 'Call the API from a local program at 127.0.0.1, not from a web page.' },
   not_found: { http: 404, meaning: 'No such API route or record.', action: 'Check the path against the README.' },
   api_port_in_use: { http: 503, meaning: 'The loopback API could not listen on its port.', action: 'Free the port or set CONDUCTOR_FX_API_PORT.' },
+  api_busy: { http: 503, meaning: 'The loopback API is at one of its bounds: open event streams, or what a stream in flight keeps for callers joining late.', action: 'Close streams you no longer read, or wait for the stream to end and ask again (a replay).' },
 } as const satisfies Record<string, { http: number; meaning: string; action: string }>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;

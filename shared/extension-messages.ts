@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { HttpMethodSchema, RequestIdSchema } from './journal.js';
 import { ClientIdSchema, PlatformIdSchema } from './platforms.js';
-import { HeadersSchema, PartialStreamSchema, RelativePathSchema } from './relay.js';
+import { HeadersSchema, RequestHeadersSchema } from './headers.js';
+import { PartialStreamSchema, RelativePathSchema } from './relay.js';
 import { BrowserStatusSchema } from './status.js';
 
 /**
@@ -19,7 +20,7 @@ export const ProxyFetchSchema = z.object({
   requestId: RequestIdSchema,
   method: HttpMethodSchema,
   path: RelativePathSchema,
-  headers: HeadersSchema,
+  headers: RequestHeadersSchema,
   body: z.string().nullable(),
   stream: z.boolean(),
   /** The page gives up when no byte arrives for this long (upstream_timeout). */
@@ -55,7 +56,7 @@ export const ProxyEndSchema = z.object({
 export const ProxyErrorSchema = z.object({
   type: z.literal('proxy.error'),
   requestId: RequestIdSchema,
-  code: z.enum(['network_error', 'upstream_timeout', 'cancelled', 'stream_error', 'bad_path']),
+  code: z.enum(['network_error', 'upstream_timeout', 'cancelled', 'stream_error', 'bad_path', 'cross_origin_redirect']),
   message: z.string().max(1024),
   partial: PartialStreamSchema,
 });

@@ -1,12 +1,8 @@
 import { z } from 'zod';
 import { AdmissionSchema } from './admission.js';
+import { HeadersSchema, RequestHeadersSchema } from './headers.js';
 import { HttpMethodSchema, RequestIdSchema, type HttpMethod } from './journal.js';
 import { ClientIdSchema, PlatformIdSchema } from './platforms.js';
-
-/** Header names a relayed request may not set: the page supplies its own cookies and origin. */
-export const FORBIDDEN_REQUEST_HEADERS = ['cookie', 'host', 'origin', 'referer', 'content-length', 'connection'] as const;
-
-export const HeadersSchema = z.record(z.string().min(1).max(256), z.string().max(16_384));
 
 /** A same-origin relative path: one leading slash, no scheme, no protocol-relative `//`. */
 export const RelativePathSchema = z
@@ -31,7 +27,7 @@ export const RelayRequestSchema = z.object({
   clientId: ClientIdSchema,
   method: HttpMethodSchema,
   path: RelativePathSchema,
-  headers: HeadersSchema.default({}),
+  headers: RequestHeadersSchema.default({}),
   body: z.string().max(8 * 1024 * 1024).nullable().default(null),
   stream: z.boolean().default(false),
   /** Reject at once (rate_limited / backoff_active with retry_after_ms) instead of waiting longer than this. */

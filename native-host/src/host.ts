@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { ConductorError, isConductorError } from '../../shared/errors.js';
 import { EXTENSION_EVENTS, EXTENSION_METHODS, HOST_METHODS, MAX_HOST_TO_EXTENSION_BYTES, type HostStatus } from '../../shared/messages.js';
@@ -6,7 +5,7 @@ import type { RecoveryReport } from '../../shared/recovery.js';
 import { RpcPeer, type MethodHandlers } from '../../shared/rpc.js';
 import type { ApiContext, ApiInfo, ApiServer, Logger } from './api/context.js';
 import type { HostConfig } from './config.js';
-import { DATA_DIR_MODE } from './data-dir.js';
+import { makeDataDirPrivate } from './data-dir.js';
 import { NativeExtensionLink } from './extension-link.js';
 import { readPolicyFile, type PolicyFileRead } from './policy-file.js';
 import { StdioTransport } from './protocol/stdio-transport.js';
@@ -220,8 +219,9 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
 
 function openStore(opts: HostOptions): Store {
   try {
-    mkdirSync(opts.dataDir, { recursive: true, mode: DATA_DIR_MODE });
+    makeDataDirPrivate(opts.dataDir, { platform: process.platform, uid: process.getuid?.() });
   } catch (err) {
+    if (isConductorError(err)) throw err;
     throw new ConductorError('db_error', `could not create the data dir ${opts.dataDir}: ${(err as Error).message}`);
   }
   const lock = acquireDataDirLock(opts.dataDir, opts.pid);

@@ -1,6 +1,5 @@
 // Entry point Firefox runs as `node host.mjs <manifest path> <add-on id>`: reads argv and the
 // environment, wires the process's stdio, signals and parent to the host, and exits with its code.
-import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -8,7 +7,7 @@ import { format } from 'node:util';
 import { DEFAULT_EXTENSION_ID } from '../../scripts/install-host/manifest.js';
 import { startApiServer } from './api/server.js';
 import { loadHostConfig, type HostConfig } from './config.js';
-import { DATA_DIR_MODE, resolveDataDir } from './data-dir.js';
+import { makeDataDirPrivate, resolveDataDir } from './data-dir.js';
 import { startHost, type RunningHost } from './host.js';
 import { bestEffortSink, createLogger, LOG_FILE_NAME } from './log.js';
 import { processExists, watchParent } from './parent-watch.js';
@@ -50,9 +49,12 @@ try {
   process.exit(2);
 }
 
+// Every file the host creates (DB, WAL, lock, log and its rotations) is the user's alone.
+process.umask(0o077);
 let log = stderrOnly;
 try {
-  mkdirSync(dataDir, { recursive: true, mode: DATA_DIR_MODE });
+  // A data dir of another user gets no log file either; startHost then refuses it with the reason.
+  makeDataDirPrivate(dataDir, { platform: process.platform, uid: process.getuid?.() });
   log = createLogger({ stderr, filePath: join(dataDir, LOG_FILE_NAME) });
 } catch (err) {
   stderrOnly.warn('cannot write the log file; logging to stderr only', { message: (err as Error).message });

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { POLICY_ERROR_MAX_CHARS, PolicyFileStateSchema } from '../../shared/policy-config.js';
-import { POLICY_FILE, readPolicyFile } from './policy-file.js';
+import { POLICY_FILE, POLICY_FILE_MAX_BYTES, readPolicyFile } from './policy-file.js';
 
 describe('readPolicyFile', () => {
   const dirs: string[] = [];
@@ -45,5 +46,35 @@ describe('readPolicyFile', () => {
     expect(PolicyFileStateSchema.safeParse(read.state).success).toBe(true);
     expect(read.state.error).toMatch(/^platformRateLimits\.p0\.requestsPerMinutePerPlatform: .* characters in all; the rest: see details\.issues of POST \/v1\/policy\/reload\)$/);
     expect(read.state.error?.length).toBe(POLICY_ERROR_MAX_CHARS);
+  });
+
+  it('refuses a symlink, even to a valid file of the user', () => {
+    const d = dir();
+    const target = join(d, 'elsewhere.json');
+    writeFileSync(target, '{}');
+    symlinkSync(target, join(d, POLICY_FILE));
+    const read = readPolicyFile(d);
+    expect(read.state).toEqual({ config: null, source: join(d, POLICY_FILE), error: expect.stringContaining('symbolic link') });
+  });
+
+  it('refuses a file over 64 KiB without parsing it, and takes one at the cap', () => {
+    const knobs = '{"rateLimit": {"requestsPerMinutePerPlatform": 4}}';
+    const padded = (bytes: number) => `${knobs}${' '.repeat(bytes - knobs.length)}`;
+    expect(padded(POLICY_FILE_MAX_BYTES).length).toBe(POLICY_FILE_MAX_BYTES);
+    expect(readPolicyFile(dir(padded(POLICY_FILE_MAX_BYTES))).state.error).toBeNull();
+    expect(readPolicyFile(dir(padded(POLICY_FILE_MAX_BYTES + 1))).state).toMatchObject({ config: null, error: expect.stringContaining(`over the cap of ${POLICY_FILE_MAX_BYTES} bytes`) });
+  });
+
+  it('refuses a file owned by another user', () => {
+    const d = dir('{}');
+    const other = process.getuid!() + 1;
+    expect(readPolicyFile(d, other).state).toMatchObject({ config: null, error: expect.stringContaining(`not to this user (uid ${other})`) });
+    expect(readPolicyFile(d).state.error).toBeNull();
+  });
+
+  it('refuses a FIFO instead of blocking on it', () => {
+    const d = dir();
+    execFileSync('mkfifo', [join(d, POLICY_FILE)]);
+    expect(readPolicyFile(d).state.error).toContain('not a regular file');
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -75,12 +75,34 @@ describe('install, status, uninstall on the real file system (Linux layout)', ()
     });
 
     expect(await runCommand(options('status'), ctx)).toBe(0);
-    expect(ctx.output.at(-1)).toMatch(/\nall 6 checks ok$/);
+    expect(ctx.output.at(-1)).toMatch(/\nall 7 checks ok$/);
 
     expect(await runCommand(options('uninstall'), ctx)).toBe(0);
     expect(snapshot(home)).toEqual({});
     expect(() => statSync(join(home, '.local/share/conductor-fx'))).toThrow(/ENOENT/);
     expect(await runCommand(options('status'), ctx)).toBe(1);
+  });
+
+  it('refuses a --system install that would run a checkout others can write, and writes nothing', async () => {
+    const ctx = realContext();
+    const applied: Action[] = [];
+    const effects: Effects = { ...ctx.effects, apply: async (action) => void applied.push(action) };
+    chmodSync(build, 0o777);
+    expect(await runCommand(options('install', { scope: 'system' }), { ...ctx, effects })).toBe(1);
+    expect(ctx.output.join('\n')).toContain(`refusing a --system install: ${build} is writable by group or others (mode 777)`);
+    expect(ctx.output.join('\n')).toContain('chown -R root:root');
+    expect(applied).toEqual([]);
+    // The same checkout is fine for the user's own install.
+    expect(await runCommand(options('install'), ctx)).toBe(0);
+  });
+
+  it('refuses a launcher value a batch file cannot quote, before writing anything', async () => {
+    const ctx = realContext('win32');
+    const applied: Action[] = [];
+    const effects: Effects = { ...ctx.effects, apply: async (action) => void applied.push(action), queryRegistryDefault: async () => null };
+    expect(await runCommand(options('install', { dataDir: 'C:\\d" & calc & rem "' }), { ...ctx, effects })).toBe(2);
+    expect(ctx.output.join('\n')).toContain('holds a double quote, which a batch file cannot quote');
+    expect(applied).toEqual([]);
   });
 
   it('is idempotent: a second install leaves the same files', async () => {
@@ -166,6 +188,7 @@ describe('Windows', () => {
       isExecutable: async () => true,
       queryRegistryDefault: async (key) => registry.get(key) ?? null,
       ping: async () => PONG,
+      ownerChain: async () => null,
     };
     return { sys, nodePath: 'C:\\Program Files\\nodejs\\node.exe', hostScript: 'C:\\src\\dist\\native-host\\host.mjs', effects, print: () => undefined, printError: () => undefined, actions };
   }

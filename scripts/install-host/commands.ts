@@ -1,9 +1,10 @@
 import { commandLine, type CliOptions } from './cli.js';
-import { diagnose, formatReport, type DoctorProbe } from './doctor.js';
-import { renderLauncher } from './launcher.js';
+import { diagnose, formatReport, SYSTEM_TRUST_FIX, type DoctorProbe } from './doctor.js';
+import { launcherValueProblems, renderLauncher } from './launcher.js';
 import { buildManifest, HOST_NAME, renderManifest } from './manifest.js';
 import { resolveLayout, type InstallLayout, type SystemInfo } from './paths.js';
 import { describeAction, planInstall, planUninstall, type Action } from './plan.js';
+import { launchedPaths, systemTrustProblems } from './trust.js';
 
 /** Everything that touches the machine: the doctor's probes plus carrying out an action. */
 export interface Effects extends DoctorProbe {
@@ -39,7 +40,18 @@ export async function runCommand(options: CliOptions, ctx: InstallerContext): Pr
 }
 
 async function install(layout: InstallLayout, options: CliOptions, ctx: InstallerContext): Promise<number> {
-  const launcher = renderLauncher({ platform: layout.platform, nodePath: ctx.nodePath, hostScript: ctx.hostScript, dataDir: options.dataDir });
+  const spec = { platform: layout.platform, nodePath: ctx.nodePath, hostScript: ctx.hostScript, dataDir: options.dataDir };
+  const unquotable = launcherValueProblems(spec);
+  if (unquotable.length > 0) {
+    ctx.printError(`cannot write a safe launcher: ${unquotable.join('; ')}`);
+    return 2;
+  }
+  const untrusted = layout.scope === 'system' ? await systemTrust(layout.platform, ctx) : [];
+  if (untrusted.length > 0) {
+    ctx.printError(`refusing a --system install: ${untrusted.join('; ')}\n${SYSTEM_TRUST_FIX}`);
+    return 1;
+  }
+  const launcher = renderLauncher(spec);
   const manifest = renderManifest(buildManifest(layout.launcherPath, options.extensionId));
   const actions = planInstall(layout, { manifest, launcher });
   const hostBuilt = await ctx.effects.exists(ctx.hostScript);
@@ -57,6 +69,13 @@ async function install(layout: InstallLayout, options: CliOptions, ctx: Installe
   await applyAll(actions, ctx);
   ctx.print(`registered ${HOST_NAME} for ${options.extensionId} (${layout.scope}); check it with: ${commandLine('status', layout.scope, options.extensionId)}`);
   return 0;
+}
+
+/** Why the files a system-wide launcher would run are not safe to run for every user (POSIX; Windows is not checked). */
+async function systemTrust(platform: InstallLayout['platform'], ctx: InstallerContext): Promise<string[]> {
+  if (platform === 'win32') return [];
+  const chains = await Promise.all(launchedPaths(platform, ctx.nodePath, ctx.hostScript).map((path) => ctx.effects.ownerChain(path)));
+  return [...new Set(chains.flatMap((chain) => (chain === null ? [] : systemTrustProblems(chain))))];
 }
 
 async function uninstall(layout: InstallLayout, options: CliOptions, ctx: InstallerContext): Promise<number> {

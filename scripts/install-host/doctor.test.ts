@@ -11,7 +11,7 @@ const windows = resolveLayout({ platform: 'win32', homedir: 'C:\\Users\\ada', en
 const PONG: PingOutcome = { ok: true, hostVersion: '0.1.0', schemaVersion: 2, elapsedMs: 30, exitedOnClose: true };
 
 /** A machine where install went right: files, executables and registry as install leaves them. */
-function installedProbe(layout = linux): DoctorProbe & { files: Map<string, string>; executables: Set<string>; pings: string[][] } {
+function installedProbe(layout = linux): DoctorProbe & { files: Map<string, string>; executables: Set<string>; pings: string[][]; owners: Map<string, number> } {
   const nodePath = layout.platform === 'win32' ? 'C:\\node\\node.exe' : '/usr/bin/node';
   const hostScript = layout.platform === 'win32' ? 'C:\\src\\dist\\native-host\\host.mjs' : '/src/dist/native-host/host.mjs';
   const files = new Map([
@@ -20,6 +20,7 @@ function installedProbe(layout = linux): DoctorProbe & { files: Map<string, stri
     [hostScript, '// host'],
   ]);
   const pings: string[][] = [];
+  const owners = new Map<string, number>();
   return {
     files,
     executables: new Set([layout.launcherPath, nodePath]),
@@ -40,6 +41,10 @@ function installedProbe(layout = linux): DoctorProbe & { files: Map<string, stri
       pings.push([launcherPath, ...args]);
       return PONG;
     },
+    async ownerChain(path) {
+      return [{ path, uid: owners.get(path) ?? 0, mode: 0o100755, isDirectory: false }, { path: '/', uid: 0, mode: 0o40755, isDirectory: true }];
+    },
+    owners,
   };
 }
 
@@ -49,9 +54,32 @@ describe('diagnose', () => {
   it('passes every check of a good install and pings through the launcher with Firefox\'s two args', async () => {
     const probe = installedProbe();
     const checks = await diagnose(linux, ID, probe);
-    expect(summary(checks)).toEqual(['ok manifest', 'ok launcher', 'ok node', 'ok host', 'ok ping', 'ok exit']);
+    expect(summary(checks)).toEqual(['ok manifest', 'ok launcher', 'ok node', 'ok host', 'ok owners', 'ok ping', 'ok exit']);
     expect(probe.pings).toEqual([[linux.launcherPath, linux.manifestPath, ID]]);
-    expect(checks[4]?.detail).toBe('host 0.1.0, schema 2, answered in 30 ms');
+    expect(checks[5]?.detail).toBe('host 0.1.0, schema 2, answered in 30 ms');
+  });
+
+  it('reports who owns the launcher, node, the host and node_modules', async () => {
+    const probe = installedProbe();
+    probe.owners.set('/src/dist/native-host/host.mjs', 1000);
+    const owners = (await diagnose(linux, ID, probe)).find((check) => check.name === 'owners');
+    expect(owners).toEqual({
+      name: 'owners',
+      ok: true,
+      detail: `${linux.launcherPath} uid 0 (root), /usr/bin/node uid 0 (root), /src/dist/native-host/host.mjs uid 1000, /src/node_modules uid 0 (root)`,
+    });
+  });
+
+  it('for a --system install, is wrong (and pings nothing) when a file every user runs is not root\'s or is writable by others', async () => {
+    const system = resolveLayout({ platform: 'linux', homedir: '/home/ada', env: {} }, 'system');
+    const probe = installedProbe(system);
+    probe.owners.set('/src/dist/native-host/host.mjs', 1000);
+    const checks = await diagnose(system, ID, probe);
+    expect(summary(checks).at(-1)).toBe('wrong owners');
+    expect(checks.at(-1)).toMatchObject({ detail: expect.stringContaining('/src/dist/native-host/host.mjs belongs to uid 1000, not root'), fix: expect.stringContaining('chown -R root:root') });
+    expect(probe.pings).toEqual([]);
+    probe.owners.clear();
+    expect(summary(await diagnose(system, ID, probe))).toContain('ok owners');
   });
 
   it('follows the registry to the manifest on Windows', async () => {

@@ -3,6 +3,7 @@ import { readLauncherTargets } from './launcher.js';
 import { manifestProblems, parseManifest } from './manifest.js';
 import { pathFlavour, type InstallLayout } from './paths.js';
 import type { PingOutcome } from './ping.js';
+import { describeOwner, launchedPaths, systemTrustProblems, type PathOwner } from './trust.js';
 
 /** One line of the status report: what was checked, what was found, and how to fix it when wrong. */
 export interface Check {
@@ -22,6 +23,8 @@ export interface DoctorProbe {
   queryRegistryDefault(key: string): Promise<string | null>;
   /** Starts the launcher with these args, as Firefox would, and pings the host. */
   ping(launcherPath: string, args: string[]): Promise<PingOutcome>;
+  /** Owner and mode of a path (symlinks resolved) and of each directory above it, innermost first; null when missing. */
+  ownerChain(path: string): Promise<PathOwner[] | null>;
 }
 
 /**
@@ -95,6 +98,10 @@ export async function diagnose(layout: InstallLayout, extensionId: string, probe
       : { name: 'host', ok: false, detail: `the built host ${targets.hostScript} is missing`, fix: 'npm run build (in the checkout the launcher names)' },
   );
   if (checks.some((check) => !check.ok)) return checks;
+  if (layout.platform !== 'win32') {
+    checks.push(await ownersCheck(layout, [launcherPath, ...launchedPaths(layout.platform, targets.nodePath, targets.hostScript)], probe));
+    if (!checks.at(-1)!.ok) return checks;
+  }
 
   const outcome = await probe.ping(launcherPath, [manifestPath, extensionId]);
   if (!outcome.ok) {
@@ -115,6 +122,21 @@ export async function diagnose(layout: InstallLayout, extensionId: string, probe
   );
   return checks;
 }
+
+/**
+ * Who owns what the launcher runs. A system-wide install runs it for every user, so there each
+ * file and every directory above it must be root's and writable by no one else.
+ */
+async function ownersCheck(layout: InstallLayout, paths: readonly string[], probe: DoctorProbe): Promise<Check> {
+  const chains = await Promise.all(paths.map((path) => probe.ownerChain(path)));
+  const detail = paths.map((path, i) => `${path} ${chains[i] === null ? 'missing' : describeOwner(chains[i]![0]!.uid)}`).join(', ');
+  if (layout.scope === 'user') return { name: 'owners', ok: true, detail };
+  const problems = chains.flatMap((chain) => (chain === null ? [] : systemTrustProblems(chain)));
+  return problems.length === 0 ? { name: 'owners', ok: true, detail } : { name: 'owners', ok: false, detail: `${detail}: ${[...new Set(problems)].join('; ')}`, fix: SYSTEM_TRUST_FIX };
+}
+
+/** How to make a checkout safe to run for every user. */
+export const SYSTEM_TRUST_FIX = 'a --system install runs these files for every user: copy the built checkout to a root-owned place (sudo cp -r . /opt/conductor-fx && sudo chown -R root:root /opt/conductor-fx), use a root-owned node, and install from there';
 
 /** The status report: one `ok` / `wrong` line per check, its fix under each wrong one, and a verdict. */
 export function formatReport(checks: readonly Check[]): string {

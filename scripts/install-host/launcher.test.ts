@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLauncherTargets, renderLauncher } from './launcher.js';
+import { launcherValueProblems, readLauncherTargets, renderLauncher } from './launcher.js';
 
 describe('renderLauncher (sh)', () => {
   it('execs the absolute node with the absolute host and passes Firefox\'s args through', () => {
@@ -78,5 +79,55 @@ describe.skipIf(process.platform === 'win32')('the sh launcher, run', () => {
   it('uses a baked --data-dir only when the environment names none', () => {
     expect(runLauncher('/baked dir', {})).toMatchObject({ dataDir: '/baked dir' });
     expect(runLauncher('/baked dir', { CONDUCTOR_FX_DATA_DIR: '/from/env' })).toMatchObject({ dataDir: '/from/env' });
+  });
+});
+
+/**
+ * How cmd.exe reads one line of a batch file, as far as quoting goes: `"` toggles quoting;
+ * outside quotes & | < > ^ are command syntax; inside them only %…% is expanded.
+ */
+function batchLineHazards(line: string): string[] {
+  const hazards: string[] = [];
+  let quoted = false;
+  for (let i = 0; i < line.length; i += 1) {
+    const c = line[i]!;
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && '&|<>^'.includes(c)) hazards.push(`unquoted ${c} at ${i}`);
+    else if (c === '%') {
+      if (line[i + 1] === '%') i += 1;
+      else if (!(line[i + 1] === '*' && !quoted)) hazards.push(`expandable % at ${i}`);
+    }
+  }
+  if (quoted) hazards.push('a quote left open');
+  return hazards;
+}
+
+describe('renderLauncher (bat): every value stays inside its quotes', () => {
+  it('refuses a data dir with a double quote (it would end the quotes and run the rest) or a line break', () => {
+    const base = { platform: 'win32', nodePath: 'C:\\node\\node.exe', hostScript: 'C:\\src\\host.mjs' } as const;
+    const breakout = 'C:\\d" & calc & rem "';
+    expect(launcherValueProblems({ ...base, dataDir: breakout })).toEqual([`the --data-dir ${JSON.stringify(breakout)} holds a double quote, which a batch file cannot quote`]);
+    expect(() => renderLauncher({ ...base, dataDir: breakout })).toThrow(/double quote/);
+    expect(launcherValueProblems({ ...base, dataDir: 'C:\\d\r\ncalc' })).toHaveLength(1);
+    expect(launcherValueProblems({ ...base, platform: 'linux', dataDir: '/d\nrm -rf ~' })).toHaveLength(1);
+    // A POSIX path may hold a double quote: single quotes carry it.
+    expect(launcherValueProblems({ ...base, platform: 'linux', dataDir: '/d"x' })).toEqual([]);
+  });
+
+  it('renders any other value with no command syntax or expansion outside the quoting (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', 'C', ':', '\\', ' ', '%', '&', '|', '<', '>', '^', '!', '(', ')', '"', 'é', '\n', 'P', 'A', 'T', 'H') }), (dataDir) => {
+        const spec = { platform: 'win32', nodePath: 'C:\\Program Files\\node.exe', hostScript: `C:\\src ${dataDir.replace(/["\n]/g, '')}\\host.mjs`, dataDir } as const;
+        if (launcherValueProblems(spec).length > 0) {
+          expect(dataDir).toMatch(/["\n]/);
+          return;
+        }
+        const text = renderLauncher(spec);
+        for (const line of text.split('\r\n')) expect(batchLineHazards(line), line).toEqual([]);
+        expect(readLauncherTargets('win32', text)).toEqual({ nodePath: spec.nodePath, hostScript: spec.hostScript });
+        const set = /^if not defined CONDUCTOR_FX_DATA_DIR set "CONDUCTOR_FX_DATA_DIR=(.*)"\r?$/m.exec(text);
+        expect(set?.[1]?.replaceAll('%%', '%')).toBe(dataDir);
+      }),
+    );
   });
 });

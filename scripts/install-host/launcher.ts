@@ -20,8 +20,26 @@ export interface LauncherTargets {
 
 const HEADER = 'conductor-fx native-messaging host launcher, written by `npm run install-host`; reinstall rather than edit.';
 
-/** The launcher's text: a POSIX sh script on Linux and macOS, a batch file on Windows. */
+/**
+ * Why the values of a spec cannot be written into its launcher safely (empty when they can). A
+ * batch file has no way to put `"` inside a quoted value (it would end the quotes and let the
+ * rest run as commands), and a line break or other control character would end the command line
+ * on any OS; no real path needs either.
+ */
+export function launcherValueProblems(spec: LauncherSpec): string[] {
+  const values: [string, string | null][] = [['node path', spec.nodePath], ['host path', spec.hostScript], ['--data-dir', spec.dataDir]];
+  return values.flatMap(([what, value]) => {
+    if (value === null) return [];
+    if (/[\u0000-\u001f\u007f]/.test(value)) return [`the ${what} ${JSON.stringify(value)} holds a control character (a line break?)`];
+    if (spec.platform === 'win32' && value.includes('"')) return [`the ${what} ${JSON.stringify(value)} holds a double quote, which a batch file cannot quote`];
+    return [];
+  });
+}
+
+/** The launcher's text: a POSIX sh script on Linux and macOS, a batch file on Windows; throws for values launcherValueProblems refuses. */
 export function renderLauncher(spec: LauncherSpec): string {
+  const problems = launcherValueProblems(spec);
+  if (problems.length > 0) throw new Error(problems.join('; '));
   return spec.platform === 'win32' ? renderBatch(spec) : renderShell(spec);
 }
 
@@ -65,7 +83,8 @@ function unquoteShell(quotedBody: string): string {
   return quotedBody.replaceAll("'\\''", "'");
 }
 
-// Inside double quotes cmd.exe still expands %VAR%, so a literal % is doubled.
+// Inside double quotes cmd.exe takes & | < > ^ ( ) literally but still expands %VAR%, so a
+// literal % is doubled; `"` never gets this far (launcherValueProblems).
 function escapeBatch(value: string): string {
   return value.replaceAll('%', '%%');
 }

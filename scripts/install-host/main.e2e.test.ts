@@ -45,7 +45,7 @@ describe.skipIf(process.platform === 'win32')('install-host, the built CLI again
 
     const status = cli('status');
     expect(status.stdout).toMatch(/^ok {5}ping {6}host \S+, schema \d+, answered in \d+ ms$/m);
-    expect(status.stdout).toMatch(/all 6 checks ok\n$/);
+    expect(status.stdout).toMatch(/all 7 checks ok\n$/);
     expect(status.code).toBe(0);
 
     expect(cli('install').code).toBe(0);

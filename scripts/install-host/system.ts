@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, chmod, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readFile, realpath, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Effects } from './commands.js';
@@ -9,6 +9,7 @@ import type { SupportedPlatform } from './paths.js';
 import { pingHost, type PingOutcome } from './ping.js';
 import { formatArgv, type Action } from './plan.js';
 import { parseRegQueryDefault, regQueryArgv, type Argv } from './registry.js';
+import type { PathOwner } from './trust.js';
 
 /** How a finished command went. */
 export interface CommandResult {
@@ -58,7 +59,27 @@ export function createSystemEffects(platform: SupportedPlatform, env: Readonly<R
       return result.code === 0 ? parseRegQueryDefault(result.stdout) : null;
     },
     ping: (launcherPath, args) => pingThroughLauncher(platform, env, launcherPath, args),
+    ownerChain,
   };
+}
+
+/** Owner and mode of a path's real path and of every directory above it, innermost first; null when it does not exist. */
+async function ownerChain(path: string): Promise<PathOwner[] | null> {
+  let current: string;
+  try {
+    current = await realpath(path);
+  } catch (err) {
+    if (hasErrorCode(err, 'ENOENT', 'ENOTDIR')) return null;
+    throw err;
+  }
+  const chain: PathOwner[] = [];
+  for (;;) {
+    const stats = await stat(current);
+    chain.push({ path: current, uid: stats.uid, mode: stats.mode, isDirectory: stats.isDirectory() });
+    const parent = dirname(current);
+    if (parent === current) return chain;
+    current = parent;
+  }
 }
 
 async function pingThroughLauncher(

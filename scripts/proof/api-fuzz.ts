@@ -188,6 +188,8 @@ const ROUTES = [
   ['POST', '/v1/policy/reload'],
   ['GET', '/v1/journal'],
   ['GET', '/v1/journal?limit=5&platform=mock&outcome=success'],
+  ['GET', `/v1/auth/proof?nonce=${'n'.repeat(43)}`],
+  ['GET', '/v1/auth/proof?nonce=short'],
 ] as const;
 
 /** Generated exchanges over every route: mostly one well-formed HTTP request carrying hostile content, and raw protocol abuse. */

@@ -1,10 +1,13 @@
 // The loopback API's front door, against the real host: token, Host/Origin refusal, body cap,
 // schema errors, unknown routes, and the files it writes into the data dir.
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, lstat, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConductorClient } from '../../client/client.js';
+import { isValidApiProof } from '../../native-host/src/api/api-proof.js';
 import { ensureHostBuilt, startHost } from '../helpers/host-process.js';
 import { type ApiHost, startApiHost } from './api-host.js';
 import { errorCode, rawRequest } from './http.js';
@@ -93,7 +96,7 @@ describe('loopback API access (real host)', () => {
     expect(answer.status).toBe(400);
     const error = (JSON.parse(answer.body) as { error: { code: string; details: { issues: { path: string }[] } } }).error;
     expect(error.code).toBe('bad_payload');
-    expect(error.details.issues.map((i) => i.path).sort()).toEqual(['', 'headers', 'method', 'path', 'platform']);
+    expect(error.details.issues.map((i) => i.path).sort()).toEqual(['', 'headers.Cookie', 'method', 'path', 'platform']);
     expect(relayCalls).toEqual([]);
   });
 
@@ -104,6 +107,42 @@ describe('loopback API access (real host)', () => {
     const reset = await rawRequest({ port: h.port, method: 'POST', path: '/v1/browser/targets/Bad%20Platform/x/reset', headers: h.auth });
     expect(reset.status).toBe(400);
     expect(errorCode(reset)).toBe('invalid_target');
+  });
+
+  it('listens on <data dir>/api.sock, owned by the user, with the same token rule (curl --unix-socket)', async () => {
+    const socketPath = join(h.host.dataDir, 'api.sock');
+    const socket = await lstat(socketPath);
+    expect(socket.isSocket()).toBe(true);
+    expect(socket.uid).toBe(process.getuid!());
+    expect((await rawRequest({ socketPath, path: '/v1/journal', headers: { host: 'localhost' } })).status).toBe(401);
+    const answer = await rawRequest({ socketPath, path: '/v1/journal', headers: { ...h.auth, host: 'localhost' } });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toEqual({ entries: expect.any(Array) });
+  });
+
+  it('the client from the data dir uses the socket by default; over TCP it checks the proof first', async () => {
+    const client = await ConductorClient.fromDataDir(h.host.dataDir);
+    expect(client.baseUrl).toBe(`unix:${join(h.host.dataDir, 'api.sock')}`);
+    expect((await client.browser()).hostStatus.dataDir).toBe(h.host.dataDir);
+    expect((await h.client.browser()).hostStatus.dataDir).toBe(h.host.dataDir);
+    expect(h.client.baseUrl).toBe(`http://127.0.0.1:${h.port}`);
+  });
+
+  it('answers the proof call without the token, bound to its port, and refuses a malformed nonce', async () => {
+    const nonce = randomBytes(32).toString('base64url');
+    const answer = await rawRequest({ port: h.port, path: `/v1/auth/proof?nonce=${nonce}` });
+    expect(answer.status).toBe(200);
+    const { proof } = JSON.parse(answer.body) as { proof: string };
+    expect(isValidApiProof(proof, h.token, h.port, nonce)).toBe(true);
+    expect(isValidApiProof(proof, h.token, h.port + 1, nonce)).toBe(false);
+    expect(answer.body).not.toContain(h.token);
+    for (const bad of ['', '?nonce=short', `?nonce=${nonce}x`]) {
+      const refused = await rawRequest({ port: h.port, path: `/v1/auth/proof${bad}` });
+      expect(refused.status, bad).toBe(400);
+      expect(errorCode(refused)).toBe('bad_payload');
+    }
+    const rebind = await rawRequest({ port: h.port, path: `/v1/auth/proof?nonce=${nonce}`, headers: { host: 'rebind.example' } });
+    expect(rebind.status).toBe(403);
   });
 
   it('never writes the token, the body or the headers it was sent to its log', async () => {
@@ -145,6 +184,46 @@ describe('a data dir the host creates (real host)', () => {
     } finally {
       await host.dispose();
       await rm(parent, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an existing data dir (real host)', () => {
+  it('is made private whoever created it: the dir 0700, every file in it 0600, the ones the host writes too', async () => {
+    await ensureHostBuilt();
+    const dataDir = await mkdtemp(join(tmpdir(), 'cfx-existing-'));
+    await chmod(dataDir, 0o755);
+    for (const name of ['host.log', 'policy.json']) await writeFile(join(dataDir, name), name === 'policy.json' ? '{}' : '', { mode: 0o644 });
+    const host = startHost({ dataDir });
+    try {
+      await host.hello();
+      expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+      const names = await readdir(dataDir);
+      expect(names).toEqual(expect.arrayContaining(['artifact.db', 'host.lock', 'host.log', 'api-token', 'api-port', 'policy.json']));
+      for (const name of names) {
+        const entry = await lstat(join(dataDir, name));
+        if (entry.isSocket()) expect(entry.mode & 0o077, name).toBe(0);
+        else expect(entry.mode & 0o777, name).toBe(0o600);
+      }
+    } finally {
+      await host.dispose();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  // Only root can give a dir to another user; the same rule is unit-tested with an injected uid in data-dir.test.ts.
+  it.skipIf(process.getuid?.() !== 0)('that belongs to another user is refused with the reason, and the host writes nothing into it', async () => {
+    await ensureHostBuilt();
+    const dataDir = await mkdtemp(join(tmpdir(), 'cfx-foreign-'));
+    await chmod(dataDir, 0o777);
+    await chown(dataDir, 65_534, 65_534);
+    const host = startHost({ dataDir });
+    try {
+      await expect(host.hello()).rejects.toMatchObject({ code: 'data_dir_not_private', message: expect.stringContaining('belongs to uid 65534') });
+      expect(await readdir(dataDir)).toEqual([]);
+    } finally {
+      await host.dispose();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

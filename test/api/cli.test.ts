@@ -1,6 +1,7 @@
 // The built `conductor-fx` CLI (dist/cli.mjs, the package bin) against the real host with the
 // fake add-on: it finds the host from the data dir alone.
 import { execFile, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, distPath } from '../helpers/repo.js';
 import { type ApiHost, startApiHost } from './api-host.js';
@@ -46,6 +47,7 @@ describe('conductor-fx CLI (built bundle, real host)', () => {
     const run = await cli('status', '--data-dir', h.host.dataDir);
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('Firefox with conductor-fx is not running or the host is not registered: run `npm run install-host -- status`');
-    expect(run.stderr).toContain(`nothing listens at http://127.0.0.1:${h.port}`);
+    // The CLI talks over the data dir's socket by default; the dead host left it behind.
+    expect(run.stderr).toContain(`nothing listens at unix:${join(h.host.dataDir, 'api.sock')}`);
   });
 });

@@ -1,9 +1,12 @@
 // A stand-in loopback API for client and CLI tests: answers each call with what the test scripts,
-// and writes api-token / api-port into a temp data dir as the host does.
+// and writes api-token / api-port into a temp data dir as the host does. It knows the token, so
+// it answers the client's proof challenge as the host does (those calls are not in `calls`).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { apiProof } from '../../native-host/src/api/api-proof.js';
+import { API_PROOF_PATH } from '../../shared/api.js';
 
 export const FAKE_TOKEN = 'fake-token-for-client-tests-0123456789';
 
@@ -42,6 +45,8 @@ export async function startFakeApi(): Promise<FakeApiServer> {
   let handler: (call: SeenCall, res: ServerResponse) => void = (_call, res) => json(res, 404, { error: { code: 'not_found', message: 'no answer scripted' } });
   const server = createServer((req, res) => {
     void bodyOf(req).then((body) => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (url.pathname === API_PROOF_PATH) return json(res, 200, { proof: apiProof(FAKE_TOKEN, req.socket.localPort ?? 0, url.searchParams.get('nonce') ?? '') });
       const call = { method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, origin: req.headers.origin, body };
       calls.push(call);
       handler(call, res);

@@ -8,7 +8,9 @@ export interface RawAnswer {
 }
 
 export interface RawRequest {
-  port: number;
+  /** The TCP port, or `socketPath` (as `curl --unix-socket` does). */
+  port?: number;
+  socketPath?: string;
   method?: string;
   path: string;
   headers?: Record<string, string>;
@@ -18,7 +20,8 @@ export interface RawRequest {
 /** Sends one request and collects the whole answer. */
 export function rawRequest(req: RawRequest): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const r = request({ host: '127.0.0.1', port: req.port, method: req.method ?? 'GET', path: req.path, headers: req.headers ?? {} }, (res) => {
+    const target = req.socketPath === undefined ? { host: '127.0.0.1', port: req.port } : { socketPath: req.socketPath };
+    const r = request({ ...target, method: req.method ?? 'GET', path: req.path, headers: req.headers ?? {} }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (part: Buffer) => parts.push(part));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString('utf8') }));

@@ -112,6 +112,19 @@ describe('relaying a request (real host, fake add-on)', () => {
     expect(entry).toMatchObject({ outcome: 'rejected', errorCode: 'unknown_platform', platform: 'nowhere', path: '/x' });
   });
 
+  it.each([
+    ['a header name that is no token', { 'x bad': '1' }, 'x bad'],
+    ['a header value with a line break', { 'x-app': 'a\r\nInjected: 1' }, 'x-app'],
+    ['a header the browser owns', { 'Sec-Fetch-Site': 'none' }, 'Sec-Fetch-Site'],
+  ])('answers 400 bad_payload naming %s, and relays nothing', async (_what, headers, name) => {
+    const before = seen.length;
+    const answer = await rawRequest({ port: h.port, method: 'POST', path: '/v1/browser/request', headers: h.auth, body: JSON.stringify({ platform: 'mock', method: 'POST', path: '/api/chat', headers, body: '{}' }) });
+    expect(answer.status).toBe(400);
+    expect(errorCode(answer)).toBe('bad_payload');
+    expect(JSON.parse(answer.body).error.details.issues).toEqual([{ path: `headers.${name}`, message: expect.stringContaining(JSON.stringify(name)) }]);
+    expect(seen.length).toBe(before);
+  });
+
   it('accepts the release platforms without asking the add-on (an absent tab is the add-on\'s no_tab)', async () => {
     failWith = new ConductorError('no_tab', 'no claude tab');
     try {

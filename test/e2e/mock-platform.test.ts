@@ -65,6 +65,13 @@ describe('mock platform', () => {
     mock = await MockPlatform.start(); // afterEach closes one
   });
 
+  it('answers a queued redirect with its status and Location, recording the request', async () => {
+    mock.enqueue({ kind: 'redirect', status: 307, location: 'http://127.0.0.1:9/api/chat' });
+    const res = await chat({ redirect: 'manual' });
+    expect([res.status, res.headers.get('location')]).toEqual([307, 'http://127.0.0.1:9/api/chat']);
+    expect(mock.requests).toHaveLength(1);
+  });
+
   it('answers 404 off its two routes', async () => {
     expect((await fetch(`${mock.origin}/elsewhere`)).status).toBe(404);
   });

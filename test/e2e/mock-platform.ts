@@ -14,7 +14,9 @@ export type MockReply =
   /** A text/event-stream sent as one `data:` event per chunk, `gapMs` apart; `hang` keeps it open after the last chunk. */
   | { kind: 'stream'; chunks: string[]; gapMs: number; hang?: boolean }
   /** An error status; `retryAfterS` sets the Retry-After header. */
-  | { kind: 'error'; status: number; retryAfterS?: number };
+  | { kind: 'error'; status: number; retryAfterS?: number }
+  /** A redirect (301, 302, 303, 307, 308) to `location`, absolute or relative. */
+  | { kind: 'redirect'; status: number; location: string };
 
 /** What the mock saw of one chat request (the headers a page proxy cannot forge). */
 export interface RecordedRequest {
@@ -115,6 +117,8 @@ export class MockPlatform {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (reply.retryAfterS !== undefined) headers['retry-after'] = String(reply.retryAfterS);
       res.writeHead(reply.status, headers).end(JSON.stringify({ error: `mock status ${reply.status}` }));
+    } else if (reply.kind === 'redirect') {
+      res.writeHead(reply.status, { location: reply.location, 'content-type': 'text/plain' }).end('moved');
     } else {
       this.stream(res, reply.chunks, reply.gapMs, reply.hang === true);
     }

@@ -7,6 +7,7 @@ import type { RelayRequestInput, RelayResponse } from '../../../shared/relay.js'
 import type { BrowserStatus } from '../../../shared/status.js';
 import { startBackground, type Background } from './background.js';
 import { TEST_POLICY_KEY } from './policy-settings.js';
+import { TEST_ORIGIN } from './test-origin.js';
 import { storedTarget } from '../policy/test-persistence.js';
 import { FakeBrowser, FakeClock, FakeHost, FakePort, EXTENSION_ORIGIN, tabSender, type FakeHostHandlers } from './test-fakes.js';
 
@@ -36,7 +37,7 @@ async function start(browser: FakeBrowser, clock: FakeClock, host: Partial<FakeH
     else hosts.push(new FakeHost(port, host));
   };
   const logs: string[] = [];
-  const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, log: (m) => logs.push(m) });
+  const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, testOrigin: TEST_ORIGIN, log: (m) => logs.push(m) });
   const page = new FakePort('conductor-fx/page-proxy', tabSender(5, MOCK_PAGE));
   browser.connect(page);
   await bg.engine;
@@ -93,7 +94,7 @@ describe('the background with the real policy engine', () => {
       return read(keys);
     };
     const logs: string[] = [];
-    const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, log: (m) => logs.push(m) });
+    const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, testOrigin: TEST_ORIGIN, log: (m) => logs.push(m) });
     let ready = false;
     void bg.engine.then(() => (ready = true));
     await clock.advance(999);
@@ -139,6 +140,30 @@ describe('the background with the real policy engine', () => {
     expect(target(await s.bg.status.current(), 'agent')?.circuitState).toBe('open');
   });
 
+  it('refuses a relay.request with a bad header as bad_payload naming it: nothing admitted, journalled or fetched', async () => {
+    const s = await start(freshBrowser(), new FakeClock());
+    const host = s.hosts[0] as FakeHost;
+    for (const headers of [{ 'x-app': 'a\nb' }, { Cookie: 'session=x' }, { 'no spaces': '1' }] as Record<string, string>[]) {
+      const refused = await relay(s, 'h1', null, { headers });
+      expect(refused).toMatchObject({ code: 'bad_payload', details: { issues: [{ path: `headers.${Object.keys(headers)[0]}` }] } });
+    }
+    expect(s.page.postedOfType('proxy.fetch')).toEqual([]);
+    expect(journalRows(host)).toEqual([]);
+    const status = await s.bg.status.current();
+    expect(status.platforms.find((p) => p.platform === 'mock')?.recentDispatchCount ?? 0).toBe(0);
+    expect(target(status, 'agent')).toBeUndefined();
+  });
+
+  it('counts a redirect the page refused neither as a success nor as a failure', async () => {
+    const s = await start(freshBrowser(), new FakeClock());
+    const answer = (s.hosts[0] as FakeHost).request('relay.request', chat('x1')).catch((e: unknown) => e as ConductorError);
+    await s.clock.advance(2_000);
+    s.page.deliver({ type: 'proxy.error', requestId: 'x1', code: 'cross_origin_redirect', message: 'not followed', partial: { receivedChunks: 0, receivedBytes: 0, lastSeq: -1, status: null } });
+    await s.clock.advance(100);
+    expect(await answer).toMatchObject({ code: 'cross_origin_redirect' });
+    expect(target(await s.bg.status.current(), 'agent')).toMatchObject({ circuitState: 'closed', consecutiveFailures: 0, lastFailureAt: null, lastSuccessAt: null });
+  });
+
   it('answers no_tab when no page proxy is connected, without counting a dispatch', async () => {
     const s = await start(freshBrowser(), new FakeClock());
     s.page.remoteDisconnect();
@@ -175,7 +200,7 @@ describe('the background with the real policy engine', () => {
       if (!hostReachable) queueMicrotask(() => port.remoteDisconnect('No such native application conductor_fx'));
       else hosts.push(new FakeHost(port, { 'policy.load': () => ({ targets: [hostTarget], platforms: [hostWindow], system: null, nextCursor: null }) }));
     };
-    const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, log: () => undefined });
+    const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: true, testOrigin: TEST_ORIGIN, log: () => undefined });
     await bg.engine;
     await clock.advance(100);
     expect(target(await bg.status.current(), 'agent')).toBeUndefined();

@@ -8,7 +8,7 @@ import { PolicyEngine } from '../policy/engine.js';
 import type { PolicyClock } from '../policy/types.js';
 import type { BrowserApi } from './browser-api.js';
 import { JournalWriter } from './journal-writer.js';
-import { DropCounter, knownPlatforms } from './message-guard.js';
+import { DropCounter, knownPlatforms, type TestOrigin } from './message-guard.js';
 import { backoffCeiling, NativeLink, type ReconnectBackoff } from './native-port.js';
 import { PolicyMirror } from './policy-persistence.js';
 import { PolicySettings } from './policy-settings.js';
@@ -27,8 +27,10 @@ export interface BackgroundOptions {
   api: BrowserApi;
   clock: PolicyClock;
   extensionVersion: string;
-  /** The test flavour: the loopback mock platform, the policy from storage.local, the popup opened as a tab. */
+  /** The test flavour: the policy from storage.local, the popup opened as a tab. */
   testBuild: boolean;
+  /** The test flavour's loopback mock platform origins; null in the release build. */
+  testOrigin: TestOrigin;
   log: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -47,7 +49,7 @@ export interface Background {
 
 /** Starts the background: connects the host, serves the page proxies and popups, loads the engine. */
 export function startBackground(options: BackgroundOptions): Background {
-  const { api, clock, log, testBuild, extensionVersion } = options;
+  const { api, clock, log, testBuild, testOrigin, extensionVersion } = options;
   let resolveEngine: (engine: PolicyEngine) => void = () => undefined;
   const engineReady = new Promise<PolicyEngine>((resolve) => {
     resolveEngine = resolve;
@@ -90,13 +92,13 @@ export function startBackground(options: BackgroundOptions): Background {
     journal,
     emitChunk: (chunk) => link.emitChunk(chunk),
     now: () => clock.now(),
-    platforms: knownPlatforms(testBuild),
+    platforms: knownPlatforms(testOrigin),
     proxyIdleTimeoutMs: () => proxyIdleFor(engine?.config ?? DEFAULT_POLICY_CONFIG),
   });
   const status = new StatusService({ engine: engineReady, link, tabs, dropped, policyConfig: settings, extensionVersion, timers: clock });
 
   api.onConnect((port) =>
-    routeConnection(port, { extensionId: api.extensionId, extensionBaseUrl: api.getURL(''), testBuild: testBuild, dropped, tabs, relay, status }),
+    routeConnection(port, { extensionId: api.extensionId, extensionBaseUrl: api.getURL(''), testOrigin, dropped, tabs, relay, status }),
   );
   api.onTabActivated((tabId) => tabs.focus(tabId));
   api.onTabRemoved((tabId) => tabs.removeTab(tabId));

@@ -1,32 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import { checkPageProxySender, checkPopupSender, DropCounter, knownPlatforms, parsePageProxyMessage, parsePopupCommand, platformOfUrl } from './message-guard.js';
+import { TEST_ORIGIN } from './test-origin.js';
 import { EXTENSION_ID, EXTENSION_ORIGIN, tabSender } from './test-fakes.js';
 
 describe('platformOfUrl', () => {
   it('maps exactly the platform origins', () => {
-    expect(platformOfUrl('https://claude.ai/chat/1', false)).toBe('claude');
-    expect(platformOfUrl('https://chatgpt.com/', false)).toBe('chatgpt');
-    expect(platformOfUrl('https://gemini.google.com/app', false)).toBe('gemini');
-    expect(platformOfUrl('http://claude.ai/', false)).toBeNull();
-    expect(platformOfUrl('https://evil.claude.ai/', false)).toBeNull();
-    expect(platformOfUrl('https://claude.ai.evil.com/', false)).toBeNull();
-    expect(platformOfUrl('not a url', false)).toBeNull();
-    expect(platformOfUrl(undefined, false)).toBeNull();
+    expect(platformOfUrl('https://claude.ai/chat/1', null)).toBe('claude');
+    expect(platformOfUrl('https://chatgpt.com/', null)).toBe('chatgpt');
+    expect(platformOfUrl('https://gemini.google.com/app', null)).toBe('gemini');
+    expect(platformOfUrl('http://claude.ai/', null)).toBeNull();
+    expect(platformOfUrl('https://evil.claude.ai/', null)).toBeNull();
+    expect(platformOfUrl('https://claude.ai.evil.com/', null)).toBeNull();
+    expect(platformOfUrl('not a url', null)).toBeNull();
+    expect(platformOfUrl(undefined, null)).toBeNull();
   });
 
   it('knows the loopback mock platform only in the test build', () => {
-    expect(platformOfUrl('http://127.0.0.1:40123/', true)).toBe('mock');
-    expect(platformOfUrl('http://127.0.0.1:40123/', false)).toBeNull();
-    expect(platformOfUrl('http://localhost:40123/', true)).toBeNull();
-    expect(knownPlatforms(true).has('mock')).toBe(true);
-    expect(knownPlatforms(false).has('mock')).toBe(false);
-    expect([...knownPlatforms(false)]).toEqual(['claude', 'chatgpt', 'gemini']);
+    expect(platformOfUrl('http://127.0.0.1:40123/', TEST_ORIGIN)).toBe('mock');
+    expect(platformOfUrl('http://127.0.0.1:40123/', null)).toBeNull();
+    expect(platformOfUrl('http://localhost:40123/', TEST_ORIGIN)).toBeNull();
+    expect(knownPlatforms(TEST_ORIGIN).has('mock')).toBe(true);
+    expect(knownPlatforms(null).has('mock')).toBe(false);
+    expect([...knownPlatforms(null)]).toEqual(['claude', 'chatgpt', 'gemini']);
   });
 });
 
 describe('checkPageProxySender', () => {
   it('accepts our content script in the top frame of a platform tab', () => {
-    expect(checkPageProxySender(tabSender(7, 'https://claude.ai/new', { cookieStoreId: 'firefox-container-2', lastAccessed: 42 }), EXTENSION_ID, false)).toEqual({
+    expect(checkPageProxySender(tabSender(7, 'https://claude.ai/new', { cookieStoreId: 'firefox-container-2', lastAccessed: 42 }), EXTENSION_ID, null)).toEqual({
       platform: 'claude',
       tabId: 7,
       cookieStoreId: 'firefox-container-2',
@@ -35,13 +36,13 @@ describe('checkPageProxySender', () => {
   });
 
   it('refuses another extension, a foreign origin, a sub-frame or a sender without a tab', () => {
-    expect(checkPageProxySender(tabSender(7, 'https://claude.ai/', { id: 'other@addon' }), EXTENSION_ID, false)).toBeNull();
-    expect(checkPageProxySender(tabSender(7, 'https://example.com/'), EXTENSION_ID, false)).toBeNull();
-    expect(checkPageProxySender({ ...tabSender(7, 'https://claude.ai/'), frameId: 3 }, EXTENSION_ID, false)).toBeNull();
-    expect(checkPageProxySender({ id: EXTENSION_ID, url: 'https://claude.ai/', frameId: 0 }, EXTENSION_ID, false)).toBeNull();
-    expect(checkPageProxySender(undefined, EXTENSION_ID, false)).toBeNull();
+    expect(checkPageProxySender(tabSender(7, 'https://claude.ai/', { id: 'other@addon' }), EXTENSION_ID, null)).toBeNull();
+    expect(checkPageProxySender(tabSender(7, 'https://example.com/'), EXTENSION_ID, null)).toBeNull();
+    expect(checkPageProxySender({ ...tabSender(7, 'https://claude.ai/'), frameId: 3 }, EXTENSION_ID, null)).toBeNull();
+    expect(checkPageProxySender({ id: EXTENSION_ID, url: 'https://claude.ai/', frameId: 0 }, EXTENSION_ID, null)).toBeNull();
+    expect(checkPageProxySender(undefined, EXTENSION_ID, null)).toBeNull();
     const mismatched = { ...tabSender(7, 'https://claude.ai/'), url: 'https://example.com/' };
-    expect(checkPageProxySender(mismatched, EXTENSION_ID, false)).toBeNull();
+    expect(checkPageProxySender(mismatched, EXTENSION_ID, null)).toBeNull();
   });
 });
 

@@ -2,17 +2,20 @@ import { FromPageProxySchema, PopupCommandSchema, type FromPageProxy, type Popup
 import { PLATFORM_ORIGINS, TEST_PLATFORM, type PlatformId } from '../../../shared/platforms.js';
 import type { PortSender } from './browser-api.js';
 
-/** The test build's mock platform: any port on the IPv4 loopback, plain http. */
-const TEST_ORIGIN = /^http:\/\/127\.0\.0\.1(:\d{1,5})?$/;
+/**
+ * The origins of the test build's mock platform (test-origin.ts), or null in the release build.
+ * The build decides it (see main.ts), so the release bundle holds no test origin at all.
+ */
+export type TestOrigin = RegExp | null;
 
 /** Platforms the add-on can relay to in this build. */
-export function knownPlatforms(testBuild: boolean): ReadonlySet<PlatformId> {
+export function knownPlatforms(testOrigin: TestOrigin): ReadonlySet<PlatformId> {
   const ids: PlatformId[] = Object.keys(PLATFORM_ORIGINS);
-  return new Set(testBuild ? [...ids, TEST_PLATFORM] : ids);
+  return new Set(testOrigin !== null ? [...ids, TEST_PLATFORM] : ids);
 }
 
 /** The platform a page URL belongs to, or null when its origin is not exactly a platform origin. */
-export function platformOfUrl(url: string | undefined, testBuild: boolean): PlatformId | null {
+export function platformOfUrl(url: string | undefined, testOrigin: TestOrigin): PlatformId | null {
   if (url === undefined) return null;
   let origin: string;
   try {
@@ -21,7 +24,7 @@ export function platformOfUrl(url: string | undefined, testBuild: boolean): Plat
     return null;
   }
   for (const [platform, platformOrigin] of Object.entries(PLATFORM_ORIGINS)) if (origin === platformOrigin) return platform;
-  return testBuild && TEST_ORIGIN.test(origin) ? TEST_PLATFORM : null;
+  return testOrigin?.test(origin) === true ? TEST_PLATFORM : null;
 }
 
 /** A page proxy whose sender passed the check. */
@@ -36,13 +39,13 @@ export interface CheckedPageProxy {
  * Checks who opened a page-proxy port: this add-on's own content script (sender.id), in the top
  * frame of a tab whose origin is a platform origin. Anything else is refused.
  */
-export function checkPageProxySender(sender: PortSender | undefined, extensionId: string, testBuild: boolean): CheckedPageProxy | null {
+export function checkPageProxySender(sender: PortSender | undefined, extensionId: string, testOrigin: TestOrigin): CheckedPageProxy | null {
   if (sender === undefined || sender.id !== extensionId || sender.frameId !== 0) return null;
   const tabId = sender.tab?.id;
   if (tabId === undefined || tabId < 0) return null;
   // The tab's URL and the frame's URL must agree: a platform frame inside a foreign page is not the platform.
-  const platform = platformOfUrl(sender.tab?.url ?? sender.url, testBuild);
-  if (platform === null || platformOfUrl(sender.url, testBuild) !== platform) return null;
+  const platform = platformOfUrl(sender.tab?.url ?? sender.url, testOrigin);
+  if (platform === null || platformOfUrl(sender.url, testOrigin) !== platform) return null;
   return { platform, tabId, cookieStoreId: sender.tab?.cookieStoreId ?? null, lastAccessed: sender.tab?.lastAccessed ?? 0 };
 }
 

@@ -101,7 +101,7 @@ describe('PolicySettings', () => {
     const hosts: FakeHost[] = [];
     browser.onConnectNative = (port) =>
       hosts.push(new FakeHost(port, { hello: () => ({ ...helloResult(), policy: { config: { rateLimit: { requestsPerMinutePerPlatform: 5 } }, source: SOURCE, error: null } }) }));
-    const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: false, log: () => undefined });
+    const bg = startBackground({ api: browser, clock, extensionVersion: '0.1.0', testBuild: false, testOrigin: null, log: () => undefined });
     const engine = await bg.engine;
     for (let i = 0; i < 20 && engine.config.rateLimit.requestsPerMinutePerPlatform !== 5; i++) await clock.advance(100);
     expect(engine.config.rateLimit.requestsPerMinutePerPlatform).toBe(5);

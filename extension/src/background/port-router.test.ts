@@ -15,7 +15,7 @@ function setup() {
   const deps: RouterDeps = {
     extensionId: EXTENSION_ID,
     extensionBaseUrl: `${EXTENSION_ORIGIN}/`,
-    testBuild: false,
+    testOrigin: null,
     dropped,
     tabs,
     relay: {

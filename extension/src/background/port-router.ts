@@ -1,13 +1,13 @@
 import { PAGE_PROXY_PORT, POPUP_PORT, type FromPageProxy } from '../../../shared/extension-messages.js';
 import type { PortLike } from './browser-api.js';
-import { checkPageProxySender, checkPopupSender, parsePageProxyMessage, type DropCounter } from './message-guard.js';
+import { checkPageProxySender, checkPopupSender, parsePageProxyMessage, type DropCounter, type TestOrigin } from './message-guard.js';
 import type { PageProxyTab } from './tab-registry.js';
 
 export interface RouterDeps {
   extensionId: string;
   /** runtime.getURL(''): the origin of this add-on's own pages. */
   extensionBaseUrl: string;
-  testBuild: boolean;
+  testOrigin: TestOrigin;
   dropped: Pick<DropCounter, 'drop'>;
   tabs: { add(tab: PageProxyTab): void; removePort(tabId: number, port: PortLike): boolean };
   relay: { takeLateMessage(port: PortLike, msg: FromPageProxy): boolean; onProxyMessage(port: PortLike, msg: FromPageProxy): boolean; onPortGone(port: PortLike): void };
@@ -21,7 +21,7 @@ export interface RouterDeps {
  */
 export function routeConnection(port: PortLike, deps: RouterDeps): void {
   if (port.name === PAGE_PROXY_PORT) {
-    const checked = checkPageProxySender(port.sender, deps.extensionId, deps.testBuild);
+    const checked = checkPageProxySender(port.sender, deps.extensionId, deps.testOrigin);
     if (checked === null) return refuse(port, deps, 'page proxy from a sender that is not a platform tab');
     deps.tabs.add({ tabId: checked.tabId, platform: checked.platform, cookieStoreId: checked.cookieStoreId, port, focusedAt: checked.lastAccessed });
     port.onMessage.addListener((raw) => {

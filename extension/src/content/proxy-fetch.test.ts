@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FromPageProxySchema, type FromPageProxy, type ToPageProxy } from '../../../shared/extension-messages.js';
-import { allowedRequestHeaders, PageProxy, passedResponseHeaders, sameOriginUrl } from './proxy-fetch.js';
+import { PageProxy, passedResponseHeaders, sameOriginUrl } from './proxy-fetch.js';
 
 const ORIGIN = 'https://claude.ai';
 const IDLE_MS = 5_000;
@@ -85,23 +85,7 @@ describe('sameOriginUrl', () => {
   });
 });
 
-describe('header filters', () => {
-  it('drops every forbidden request header whatever its case, keeps the rest', () => {
-    const out = allowedRequestHeaders({
-      Cookie: 'session=stolen',
-      ORIGIN: 'https://evil.example',
-      referer: 'https://evil.example/',
-      Host: 'evil.example',
-      'Content-Length': '9',
-      Connection: 'close',
-      'Sec-Fetch-Site': 'none',
-      'Proxy-Authorization': 'x',
-      'Content-Type': 'application/json',
-      Accept: 'text/event-stream',
-    });
-    expect(out).toEqual({ 'content-type': 'application/json', accept: 'text/event-stream' });
-  });
-
+describe('response headers', () => {
   it('withholds set-cookie and credentials from response headers', () => {
     const headers = new Headers({ 'content-type': 'text/plain', 'retry-after': '30', authorization: 'Bearer t' });
     headers.append('set-cookie2', 'a=b');
@@ -145,15 +129,22 @@ describe('PageProxy', () => {
     expect(net.calls).toHaveLength(1);
   });
 
-  it('fetches as the page: absolute same-origin URL, cookies included, forbidden headers dropped', async () => {
+  it('fetches as the page: absolute same-origin URL, cookies included, the headers as sent', async () => {
     const { net, proxy, settled } = setup();
-    proxy.handle(fetchMessage({ headers: { Cookie: 'x=1', Origin: 'https://evil.example', 'x-app': 'y' }, body: '{"q":1}' }));
+    expect(proxy.receive(fetchMessage({ headers: { 'X-App': 'y', accept: 'text/event-stream' }, body: '{"q":1}' }))).toBe(true);
     await settled();
     expect(net.calls).toHaveLength(1);
     const call = net.calls[0]!;
     expect(call.url).toBe('https://claude.ai/api/chat');
-    expect(call.init).toMatchObject({ method: 'POST', credentials: 'include', body: '{"q":1}', headers: { 'x-app': 'y' } });
-    expect(Object.keys(call.init.headers as Record<string, string>)).toEqual(['x-app']);
+    expect(call.init).toMatchObject({ method: 'POST', credentials: 'include', body: '{"q":1}' });
+    expect(call.init.headers).toEqual({ 'X-App': 'y', accept: 'text/event-stream' });
+  });
+
+  it.each<Record<string, string>>([{ Cookie: 'x=1' }, { 'Sec-Fetch-Site': 'none' }, { 'bad name': 'y' }, { 'x-app': 'line\r\nInjected: 1' }])('refuses a fetch carrying %j and fetches nothing', (headers) => {
+    const { posted, net, proxy } = setup();
+    expect(proxy.receive(fetchMessage({ headers }))).toBe(false);
+    expect(net.calls).toHaveLength(0);
+    expect(posted).toEqual([]);
   });
 
   it('answers a non-streamed request with one proxy.end carrying the whole body and its byte length', async () => {
@@ -200,6 +191,18 @@ describe('PageProxy', () => {
       partial: { receivedChunks: 2, receivedBytes: 5, lastSeq: 1, status: 200 },
     });
     expect(end.type === 'proxy.error' && end.message).toContain('connection reset');
+  });
+
+  it('follows no redirect: fetches in manual mode and ends an opaque redirect with cross_origin_redirect', async () => {
+    const { posted, net, proxy, settled } = setup();
+    // What Firefox hands a manual-mode fetch for a 3xx with a Location: status 0, no headers, no target.
+    net.answerWith(async () => Object.defineProperty(new Response(null, { status: 200 }), 'type', { value: 'opaqueredirect' }));
+    proxy.handle(fetchMessage({ stream: true }));
+    const end = await settled();
+    expect(net.calls[0]!.init.redirect).toBe('manual');
+    expect(end).toMatchObject({ type: 'proxy.error', code: 'cross_origin_redirect', partial: { receivedChunks: 0, receivedBytes: 0, lastSeq: -1, status: null } });
+    expect(posted).toHaveLength(1);
+    expect(proxy.inFlight).toBe(0);
   });
 
   it('reports a fetch that never reached the platform as network_error', async () => {

@@ -1,6 +1,6 @@
 import { ToPageProxySchema, type FromPageProxy, type ToPageProxy } from '../../../shared/extension-messages.js';
 import { RequestIdSchema } from '../../../shared/journal.js';
-import { emptyPartial, FORBIDDEN_REQUEST_HEADERS, type PartialStream } from '../../../shared/relay.js';
+import { emptyPartial, type PartialStream } from '../../../shared/relay.js';
 
 type ProxyFetchMessage = Extract<ToPageProxy, { type: 'proxy.fetch' }>;
 type ProxyErrorCode = Extract<FromPageProxy, { type: 'proxy.error' }>['code'];
@@ -28,11 +28,6 @@ export interface PageProxyOptions {
  */
 const WITHHELD_RESPONSE_HEADERS = new Set(['set-cookie', 'set-cookie2', 'cookie', 'authorization', 'proxy-authorization']);
 
-/** Request header prefixes a page cannot set either; the browser owns them. */
-const FORBIDDEN_REQUEST_HEADER_PREFIXES = ['sec-', 'proxy-'];
-
-const FORBIDDEN_REQUEST_HEADER_SET = new Set<string>(FORBIDDEN_REQUEST_HEADERS);
-
 /** proxy.error messages are capped at this length by ProxyErrorSchema. */
 const MAX_ERROR_MESSAGE = 1024;
 
@@ -57,18 +52,6 @@ interface Flight {
   status: number | null;
   chunks: number;
   bytes: number;
-}
-
-/** The headers a relayed request may carry: everything but what only the browser may set. */
-export function allowedRequestHeaders(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    if (FORBIDDEN_REQUEST_HEADER_SET.has(lower)) continue;
-    if (FORBIDDEN_REQUEST_HEADER_PREFIXES.some((prefix) => lower.startsWith(prefix))) continue;
-    out[lower] = value;
-  }
-  return out;
 }
 
 /** The response headers handed back to the background, minus cookies and credentials. */
@@ -163,10 +146,14 @@ export class PageProxy {
       const response = await Promise.race([
         this.options.fetch(url, {
           method: req.method,
-          headers: allowedRequestHeaders(req.headers),
+          // Checked by ToPageProxySchema (RequestHeadersSchema): no header the browser owns, none malformed.
+          headers: req.headers,
           body: req.body,
           // The page's own session cookies go along: the request runs as the logged-in page.
           credentials: 'include',
+          // Only the first URL was checked: a followed redirect (an open redirect on the platform)
+          // would carry the body, and the page's cookies, to any origin.
+          redirect: 'manual',
           cache: 'no-store',
           signal: flight.controller.signal,
         }),
@@ -174,6 +161,9 @@ export class PageProxy {
       ]).catch((err: unknown) => {
         throw err instanceof Stopped ? err : new FetchFailed(err);
       });
+      // Firefox answers a redirect in manual mode with an opaque response that hides its Location,
+      // so no hop can be checked: none is followed.
+      if (response.type === 'opaqueredirect') throw new Redirected();
       flight.status = response.status;
       this.touch(flight, req);
       const decoder = new TextDecoder();
@@ -272,8 +262,14 @@ class FetchFailed extends Error {
   }
 }
 
+/** The platform answered with a redirect, which the page does not follow. */
+class Redirected extends Error {}
+
 function errorFor(requestId: string, err: unknown, partial: PartialStream): FromPageProxy {
   if (err instanceof Stopped) return errorMessage(requestId, err.reason.code, err.reason.message, partial);
+  if (err instanceof Redirected) {
+    return errorMessage(requestId, 'cross_origin_redirect', 'the platform answered with a redirect whose target the page cannot see; it was not followed', partial);
+  }
   if (err instanceof FetchFailed) return errorMessage(requestId, 'network_error', `the page could not reach the platform: ${err.message}`, partial);
   return errorMessage(requestId, 'stream_error', `the response body broke off: ${describe(err)}`, partial);
 }

@@ -50,6 +50,7 @@ describe('classifyProxyError', () => {
     expect(classifyProxyError('stream_error')).toMatchObject({ status: 'failure', code: 'stream_error' });
     expect(classifyProxyError('cancelled')).toMatchObject({ status: 'cancelled', code: 'cancelled' });
     expect(classifyProxyError('bad_path')).toMatchObject({ status: 'cancelled', code: 'bad_path' });
+    expect(classifyProxyError('cross_origin_redirect')).toMatchObject({ status: 'cancelled', code: 'cross_origin_redirect' });
   });
 });
 

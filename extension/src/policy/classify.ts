@@ -46,6 +46,7 @@ export const CLASSIFICATION_TABLE: readonly ClassificationRow[] = [
     retryAfter: false,
     why: 'Refused by the page before any fetch: nothing reached the platform, so it counts neither way (the dispatch stays in the window: stricter).',
   },
+  { when: 'proxy cross_origin_redirect', statuses: [], proxyError: 'cross_origin_redirect', outcome: 'cancelled', code: 'cross_origin_redirect', retryAfter: false, why: 'The platform answered with a redirect the page does not follow: not a failure of the platform, not a served request.' },
 ];
 
 const HTTP_ROWS = CLASSIFICATION_TABLE.filter((r) => r.proxyError === null);

@@ -2,6 +2,7 @@ import type { JournalEntry, JournalOutcome } from '../../../shared/journal.js';
 import type { ApiInfoSchema, ExtensionMethod, ExtensionPayload, ExtensionResult, HostStatus } from '../../../shared/messages.js';
 import type { RelayChunk } from '../../../shared/relay.js';
 import type { PolicyFileRead } from '../policy-file.js';
+import type { ApiLimits } from './api-limits.js';
 import type { z } from 'zod';
 
 /** Structured log sink; never handed secrets (headers, bodies, tokens). */
@@ -35,6 +36,8 @@ export interface ApiContext {
   dataDir: string;
   /** From CONDUCTOR_FX_API_PORT, else 7311; 0 picks a free port (tests). */
   port: number;
+  /** The API's bounds; DEFAULT_API_LIMITS when absent (tests shrink them). */
+  limits?: Partial<ApiLimits>;
   extension: ExtensionLink;
   journal: JournalAccess;
   hostStatus(): HostStatus;

@@ -6,6 +6,7 @@ import type { RelayRequest } from '../../../shared/relay.js';
 import type { ApiContext } from './context.js';
 import { readJsonBody } from './guards.js';
 import { asConductorError, sendError, sendJson } from './http-errors.js';
+import { type ApiLimits, apiLimitsOf } from './api-limits.js';
 import { IdempotencyRegistry, type Replay, fingerprintOf, identityOf } from './idempotency.js';
 import { recordApiRejection, recordLinkLoss } from './journal-writes.js';
 import type { KnownPlatforms } from './platforms.js';
@@ -31,12 +32,16 @@ export function toRelayRequest(input: ApiRelayRequest): RelayRequest {
 /** Serves POST /v1/browser/request: idempotency, dispatch to the add-on, JSON or SSE answer. */
 export class RelayRoute {
   private readonly registry: IdempotencyRegistry<RelayRun>;
+  private readonly limits: ApiLimits;
+  /** Event-stream answers open now (bounded by limits.maxStreams). */
+  private openStreams = 0;
 
   constructor(
     private readonly ctx: ApiContext,
     private readonly platforms: KnownPlatforms,
   ) {
     this.registry = new IdempotencyRegistry(ctx.journal);
+    this.limits = apiLimitsOf(ctx.limits);
   }
 
   /** Handles one HTTP request to the route. */
@@ -45,8 +50,14 @@ export class RelayRoute {
     const fingerprint = fingerprintOf(request);
     const found = this.registry.lookup(request, fingerprint);
     if (found.kind === 'replay') return this.answerReplay(res, request, found.replay);
+    if (request.stream && this.openStreams >= this.limits.maxStreams) {
+      throw new ConductorError('api_busy', `${this.limits.maxStreams} event streams are open, the most the API serves at once`, { max_streams: this.limits.maxStreams });
+    }
     let run: RelayRun;
     if (found.kind === 'join') {
+      if (!found.run.joinable) {
+        throw new ConductorError('api_busy', `request ${request.requestId} has streamed more than the ${this.limits.joinKeepBytes} bytes kept for late joiners; ask again once it ended (a replay)`, { join_keep_bytes: this.limits.joinKeepBytes });
+      }
       this.ctx.log.info('request joined its relay in flight', { requestId: request.requestId });
       run = found.run;
     } else {
@@ -57,7 +68,7 @@ export class RelayRoute {
 
   private start(request: RelayRequest, fingerprint: string): RelayRun {
     const { ctx } = this;
-    const run = new RelayRun(request, fingerprint, ctx.extension, ctx.log, () => this.preflight(request));
+    const run = new RelayRun(request, fingerprint, ctx.extension, ctx.log, () => this.preflight(request), this.limits.joinKeepBytes);
     this.registry.begin(request.requestId, run);
     const identity = identityOf(request);
     run.result.then(
@@ -100,6 +111,10 @@ export class RelayRoute {
   }
 
   private async answerStream(res: ServerResponse, run: RelayRun): Promise<void> {
+    this.openStreams += 1;
+    res.once('close', () => {
+      this.openStreams -= 1;
+    });
     const sse = new SseWriter(res);
     const detach = run.attach((event) => sse.send(SSE_EVENTS.event, event, event.seq));
     res.once('close', detach);

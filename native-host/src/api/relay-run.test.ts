@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StreamEvent } from '../../../shared/api.js';
 import type { RelayRequest, RelayResponse } from '../../../shared/relay.js';
 import { ADMISSION, FakeExtensionLink, MemoryLogger } from '../../../test/api/fakes.js';
+import { DEFAULT_API_LIMITS } from './api-limits.js';
 import { RelayRun } from './relay-run.js';
 
 const base: RelayRequest = { requestId: 'r-1', platform: 'mock', clientId: 'a', method: 'GET', path: '/x', headers: {}, body: null, stream: true, maxWaitMs: null };
@@ -26,7 +27,7 @@ async function dispatched(run: RelayRun): Promise<void> {
 describe('RelayRun', () => {
   it('delivers chunks in seq order whatever order they arrive in, once each', async () => {
     const { link, answer } = pendingLink();
-    const run = new RelayRun(base, 'fp', link, new MemoryLogger(), async () => undefined);
+    const run = new RelayRun(base, 'fp', link, new MemoryLogger(), async () => undefined, DEFAULT_API_LIMITS.joinKeepBytes);
     const seen: StreamEvent[] = [];
     run.attach((e) => seen.push(e));
     await dispatched(run);
@@ -39,7 +40,7 @@ describe('RelayRun', () => {
 
   it('gives a caller that joins late every chunk from the start', async () => {
     const { link, answer } = pendingLink();
-    const run = new RelayRun(base, 'fp', link, new MemoryLogger(), async () => undefined);
+    const run = new RelayRun(base, 'fp', link, new MemoryLogger(), async () => undefined, DEFAULT_API_LIMITS.joinKeepBytes);
     run.attach();
     await dispatched(run);
     link.emitChunk({ requestId: 'r-1', seq: 0, data: 'a' });
@@ -53,7 +54,7 @@ describe('RelayRun', () => {
 
   it('reassembles a chunked non-streamed body', async () => {
     const { link, answer } = pendingLink();
-    const run = new RelayRun({ ...base, stream: false }, 'fp', link, new MemoryLogger(), async () => undefined);
+    const run = new RelayRun({ ...base, stream: false }, 'fp', link, new MemoryLogger(), async () => undefined, DEFAULT_API_LIMITS.joinKeepBytes);
     await dispatched(run);
     link.emitChunk({ requestId: 'r-1', seq: 0, data: 'hel' });
     link.emitChunk({ requestId: 'r-1', seq: 1, data: 'lo' });
@@ -63,7 +64,7 @@ describe('RelayRun', () => {
 
   it('fails with stream_error when the answer comes while a chunk is still missing', async () => {
     const { link, answer } = pendingLink();
-    const run = new RelayRun(base, 'fp', link, new MemoryLogger(), async () => undefined);
+    const run = new RelayRun(base, 'fp', link, new MemoryLogger(), async () => undefined, DEFAULT_API_LIMITS.joinKeepBytes);
     await dispatched(run);
     link.emitChunk({ requestId: 'r-1', seq: 1, data: 'late' });
     answer(response());
@@ -72,7 +73,7 @@ describe('RelayRun', () => {
 
   it('sends relay.cancel when the last caller detaches before the end, not while one remains', async () => {
     const { link } = pendingLink();
-    const run = new RelayRun(base, 'fp', link, new MemoryLogger(), async () => undefined);
+    const run = new RelayRun(base, 'fp', link, new MemoryLogger(), async () => undefined, DEFAULT_API_LIMITS.joinKeepBytes);
     const first = run.attach(() => undefined);
     const second = run.attach(() => undefined);
     await dispatched(run);
@@ -86,7 +87,7 @@ describe('RelayRun', () => {
   it('never dispatches a run whose caller left during the preflight', async () => {
     const { link } = pendingLink();
     let release: () => void = () => undefined;
-    const run = new RelayRun(base, 'fp', link, new MemoryLogger(), () => new Promise<void>((r) => (release = r)));
+    const run = new RelayRun(base, 'fp', link, new MemoryLogger(), () => new Promise<void>((r) => (release = r)), DEFAULT_API_LIMITS.joinKeepBytes);
     run.attach()();
     release();
     await expect(run.result).rejects.toMatchObject({ code: 'cancelled' });
@@ -95,12 +96,48 @@ describe('RelayRun', () => {
 
   it('sends no cancel once the run has settled', async () => {
     const { link, answer } = pendingLink();
-    const run = new RelayRun({ ...base, stream: false }, 'fp', link, new MemoryLogger(), async () => undefined);
+    const run = new RelayRun({ ...base, stream: false }, 'fp', link, new MemoryLogger(), async () => undefined, DEFAULT_API_LIMITS.joinKeepBytes);
     const detach = run.attach();
     await dispatched(run);
     answer(response({ chunked: false, body: 'x' }));
     await run.result;
     detach();
     expect(link.callsOf('relay.cancel')).toEqual([]);
+  });
+
+  it('keeps a stream for late joiners only up to joinKeepBytes, then keeps none and is no longer joinable', async () => {
+    const { link, answer } = pendingLink();
+    const run = new RelayRun(base, 'fp', link, new MemoryLogger(), async () => undefined, 10);
+    const seen: string[] = [];
+    run.attach((e) => seen.push(e.data));
+    await dispatched(run);
+    link.emitChunk({ requestId: 'r-1', seq: 0, data: '12345' });
+    link.emitChunk({ requestId: 'r-1', seq: 1, data: '67890' });
+    expect(run.joinable).toBe(true);
+    const early: string[] = [];
+    run.attach((e) => early.push(e.data));
+    link.emitChunk({ requestId: 'r-1', seq: 2, data: 'x' });
+    expect(run.joinable).toBe(false);
+    // Callers already attached keep getting every event; the counts stay whole.
+    link.emitChunk({ requestId: 'r-1', seq: 3, data: 'y' });
+    expect(seen).toEqual(['12345', '67890', 'x', 'y']);
+    expect(early).toEqual(['12345', '67890', 'x', 'y']);
+    expect(run.partial()).toEqual({ receivedChunks: 4, receivedBytes: 12, lastSeq: 3, status: null });
+    const late: string[] = [];
+    run.attach((e) => late.push(e.data));
+    expect(late).toEqual([]);
+    answer(response());
+    await run.result;
+  });
+
+  it('keeps a whole non-streamed body whatever joinKeepBytes says: it is the answer', async () => {
+    const { link, answer } = pendingLink();
+    const run = new RelayRun({ ...base, stream: false }, 'fp', link, new MemoryLogger(), async () => undefined, 2);
+    await dispatched(run);
+    link.emitChunk({ requestId: 'r-1', seq: 0, data: 'hel' });
+    link.emitChunk({ requestId: 'r-1', seq: 1, data: 'lo' });
+    expect(run.joinable).toBe(true);
+    answer(response());
+    expect((await run.result).body).toBe('hello');
   });
 });

@@ -19,15 +19,21 @@ export interface RelayResult {
 /**
  * One relayed request in flight, shared by every HTTP caller that sent its request id. Chunks
  * are put in `seq` order and kept, so a caller that joins late still sees the stream from the
- * start. When the last caller goes away before the end, the add-on is told to cancel.
+ * start; a streamed run keeps at most `joinKeepBytes` of them (a stream may run for hours), and
+ * past that it is no longer `joinable`. When the last caller goes away before the end, the
+ * add-on is told to cancel.
  */
 export class RelayRun {
   readonly result: Promise<RelayResult>;
   /** True once relay.request went to the add-on. */
   dispatched = false;
+  /** The events so far, in order, while kept (a whole body is always kept: it is the answer). */
   private readonly delivered: StreamEvent[] = [];
   private readonly early = new Map<number, string>();
+  /** The seq the next in-order chunk has. */
+  private nextSeq = 0;
   private receivedBytes = 0;
+  private kept = true;
   private readonly listeners = new Set<(event: StreamEvent) => void>();
   private attached = 0;
   private settled = false;
@@ -40,6 +46,7 @@ export class RelayRun {
     private readonly log: Logger,
     /** Checks made before dispatch (add-on connected, platform known); throws to reject. */
     preflight: () => Promise<void>,
+    private readonly joinKeepBytes: number,
   ) {
     this.result = this.execute(preflight).finally(() => {
       this.settled = true;
@@ -69,9 +76,14 @@ export class RelayRun {
     };
   }
 
+  /** Whether a caller joining now can still be given the stream from seq 0. */
+  get joinable(): boolean {
+    return this.kept;
+  }
+
   /** What the stream had delivered so far (for stream_error). */
   partial(status: number | null = null): PartialStream {
-    return { receivedChunks: this.delivered.length, receivedBytes: this.receivedBytes, lastSeq: this.delivered.length - 1, status };
+    return { receivedChunks: this.nextSeq, receivedBytes: this.receivedBytes, lastSeq: this.nextSeq - 1, status };
   }
 
   private async execute(preflight: () => Promise<void>): Promise<RelayResult> {
@@ -94,15 +106,27 @@ export class RelayRun {
 
   /** Takes one relay.chunk: duplicates are dropped, early ones wait for the gap before them. */
   private accept(chunk: RelayChunk): void {
-    if (chunk.seq < this.delivered.length || this.early.has(chunk.seq)) return;
+    if (chunk.seq < this.nextSeq || this.early.has(chunk.seq)) return;
     this.early.set(chunk.seq, chunk.data);
-    for (let data = this.early.get(this.delivered.length); data !== undefined; data = this.early.get(this.delivered.length)) {
-      this.early.delete(this.delivered.length);
-      const event: StreamEvent = { seq: this.delivered.length, data };
-      this.delivered.push(event);
+    for (let data = this.early.get(this.nextSeq); data !== undefined; data = this.early.get(this.nextSeq)) {
+      this.early.delete(this.nextSeq);
+      const event: StreamEvent = { seq: this.nextSeq, data };
+      this.nextSeq += 1;
       this.receivedBytes += Buffer.byteLength(data);
+      this.keep(event);
       for (const listener of this.listeners) listener(event);
     }
+  }
+
+  /** Keeps an event for late joiners, until a stream passes joinKeepBytes: then none are kept. */
+  private keep(event: StreamEvent): void {
+    if (!this.kept) return;
+    if (this.request.stream && this.receivedBytes > this.joinKeepBytes) {
+      this.kept = false;
+      this.delivered.length = 0;
+      return;
+    }
+    this.delivered.push(event);
   }
 
   private cancel(): void {
