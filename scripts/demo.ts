@@ -93,7 +93,7 @@ async function run(firefox: string): Promise<void> {
 
 const firefox = findFirefox();
 if (firefox === null) {
-  console.error('demo: Firefox ESR not found at /usr/bin/firefox-esr (install it: sudo apt-get install -y firefox-esr, or set CONDUCTOR_FX_FIREFOX)');
+  console.error('demo: Firefox ESR not found at /usr/bin/firefox-esr (install it: sudo apt-get update && sudo apt-get install -y firefox-esr, or set CONDUCTOR_FX_FIREFOX)');
   process.exitCode = 1;
 } else {
   run(firefox).then(

@@ -60,3 +60,10 @@ export function readEnvelopeId(raw: unknown): string | undefined {
   const id = (raw as { id?: unknown }).id;
   return Id.safeParse(id).success ? (id as string) : undefined;
 }
+
+/** Reads the type of a message that failed validation, for its error response; undefined unless the envelope's own type rule holds. */
+export function readEnvelopeType(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const type = (raw as { type?: unknown }).type;
+  return Type.safeParse(type).success ? (type as string) : undefined;
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConductorError, type ErrorBody } from './errors.js';
+import { EnvelopeSchema } from './envelope.js';
 import { RpcPeer, type RpcTimers } from './rpc.js';
 
 const serverMethods = {
@@ -28,6 +29,23 @@ function manualTimers(): RpcTimers & { fireAll(): void } {
       }
     },
   };
+}
+
+/** A server peer fed raw messages, with every reply it sends parsed. */
+function rawPeer() {
+  const replies: unknown[] = [];
+  const raw = new RpcPeer({
+    send: (_e, json) => replies.push(JSON.parse(json)),
+    serves: serverMethods,
+    handlers: { echo: ({ text }) => ({ text }), fail: () => ({}), crash: () => ({}), big: () => ({ data: '' }) },
+    calls: {},
+    inEvents: {},
+    outEvents: {},
+    timers: manualTimers(),
+    defaultTimeoutMs: 10,
+    newId: () => 'x',
+  });
+  return { raw, replies };
 }
 
 function pair(opts: { drop?: boolean } = {}) {
@@ -109,18 +127,7 @@ describe('RpcPeer', () => {
 
   it('answers unknown types and bad envelopes when an id can be read, and keeps serving', async () => {
     const { server, client, sent } = pair();
-    const replies: unknown[] = [];
-    const raw = new RpcPeer({
-      send: (_e, json) => replies.push(JSON.parse(json)),
-      serves: serverMethods,
-      handlers: { echo: ({ text }) => ({ text }), fail: () => ({}), crash: () => ({}), big: () => ({ data: '' }) },
-      calls: {},
-      inEvents: {},
-      outEvents: {},
-      timers: manualTimers(),
-      defaultTimeoutMs: 10,
-      newId: () => 'x',
-    });
+    const { raw, replies } = rawPeer();
     raw.receive({ v: 1, kind: 'request', id: 'a', type: 'nope', payload: {} });
     raw.receive({ v: 2, kind: 'request', id: 'b', type: 'echo', payload: {} });
     raw.receiveJson('{not json');
@@ -132,6 +139,14 @@ describe('RpcPeer', () => {
       { id: 'c', ok: true, payload: { text: 'ok' } },
     ]);
     expect(server.pendingCount + client.pendingCount + sent.length).toBe(0);
+  });
+
+  it('answers a bad envelope with a valid envelope, whatever its type field held (found by the frame fuzzer)', async () => {
+    const { raw, replies } = rawPeer();
+    for (const type of ['nu4.', 'a..b', 'echo']) raw.receive({ v: 2, kind: 'request', id: 'x', type, payload: {} });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(replies.map((r) => EnvelopeSchema.safeParse(r).success)).toEqual([true, true, true]);
+    expect(replies.map((r) => (r as { type: string }).type)).toEqual(['error', 'error', 'echo']);
   });
 
   it('refuses to send more than the outbound cap and answers too_large instead', async () => {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { PROTOCOL_VERSION, EnvelopeSchema, readEnvelopeId, type Envelope } from './envelope.js';
+import { PROTOCOL_VERSION, EnvelopeSchema, readEnvelopeId, readEnvelopeType, type Envelope } from './envelope.js';
 import { ConductorError, type ErrorBody } from './errors.js';
 
 /** What a side knows of one method: the payload it takes and the result it gives. */
@@ -175,9 +175,9 @@ export class RpcPeer<Serves extends MethodTable, Calls extends MethodTable, InEv
   private answerUnparsed(raw: unknown, error: ErrorBody): void {
     const id = readEnvelopeId(raw);
     const kind = typeof raw === 'object' && raw !== null ? (raw as { kind?: unknown }).kind : undefined;
-    const rawType = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
     if (id !== undefined && kind !== 'response' && kind !== 'event') {
-      this.respondError(id, typeof rawType === 'string' && /^[a-z][a-z0-9_.]{0,63}$/.test(rawType) ? rawType : 'error', error);
+      // The reply echoes the type only when it is a valid one, or the reply itself would be no envelope.
+      this.respondError(id, readEnvelopeType(raw) ?? 'error', error);
     } else if (id !== undefined && kind === 'response') {
       this.settle(id)?.reject(new ConductorError(error.code, error.message, error.details));
     } else {

@@ -27,8 +27,11 @@ const ENVELOPE_ALLOWANCE_BYTES = 4 * 1024;
 /** How long a request to the add-on waits by default; the API passes its own timeout for relays. */
 const EXTENSION_TIMEOUT_MS = 60_000;
 
-/** Each shutdown step gets this long, so the host is gone well within Firefox's grace period. */
-const SHUTDOWN_STEP_MS = 400;
+/**
+ * Closing the API and flushing the last frames (side by side) get this long, so the host is gone
+ * within 1 s of losing its parent, well within Firefox's grace period.
+ */
+const SHUTDOWN_DRAIN_MS = 400;
 
 export interface HostOptions {
   dataDir: string;
@@ -171,10 +174,13 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       transport.stop();
       jobs?.stop();
       link?.markClosed();
-      if (api !== null) await withinMs(api.close(), SHUTDOWN_STEP_MS);
-      await withinMs(transport.flush(), SHUTDOWN_STEP_MS);
-      closeStore(store, log);
-      settleExit(code);
+      try {
+        await Promise.all([withinMs(api?.close() ?? Promise.resolve(), SHUTDOWN_DRAIN_MS), withinMs(transport.flush(), SHUTDOWN_DRAIN_MS)]);
+        closeStore(store, log);
+      } finally {
+        // Whatever failed above, the process must still exit (the OS drops the lock then).
+        settleExit(code);
+      }
     })();
     return stopping;
   };
@@ -252,6 +258,7 @@ function openStore(opts: HostOptions): Store {
 function closeStore(store: Store | null, log: Logger): void {
   if (store === null) return;
   try {
+    // Closing the last connection checkpoints the WAL into the DB file and removes it.
     store.db.close();
   } catch (err) {
     log.error('closing the DB failed', { message: (err as Error).message });

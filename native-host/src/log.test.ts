@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { useTempDirs } from '../../test/host/temp-store.js';
-import { createLogger } from './log.js';
+import { bestEffortSink, createLogger } from './log.js';
 
 const tempDir = useTempDirs('log');
 let dir: string;
@@ -49,5 +50,50 @@ describe('createLogger', () => {
     const log = createLogger({ stderr, filePath: join(dir, 'missing', 'dir', 'host.log') });
     log.error('still here');
     expect(stderr.lines).toHaveLength(1);
+  });
+});
+
+describe('bestEffortSink', () => {
+  /** A stream standing for a stderr whose reader is gone: every write fails with EPIPE. */
+  function brokenPipe(): { stream: Writable; writes: () => number } {
+    let writes = 0;
+    const stream = new Writable({
+      write(_chunk, _enc, done) {
+        writes += 1;
+        done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    return { stream, writes: () => writes };
+  }
+
+  it('reports the first failure once and writes nothing after it, so a logging error handler cannot loop', async () => {
+    const { stream, writes } = brokenPipe();
+    const onBroken = vi.fn();
+    const sink = bestEffortSink(stream, onBroken);
+    const log = createLogger({ stderr: sink, filePath: null });
+    // An error handler that logs, as the host's uncaught-error handler does.
+    stream.on('error', () => log.error('stderr failed'));
+    log.info('first line');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(onBroken).toHaveBeenCalledTimes(1);
+    expect(onBroken.mock.calls[0]?.[0]).toMatchObject({ code: 'EPIPE' });
+    expect(sink.broken).toBe(true);
+    log.info('later line');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes()).toBe(1);
+  });
+
+  it('treats a write that throws as a failure, and the logger still writes its file', () => {
+    const file = join(dir, 'host.log');
+    const onBroken = vi.fn();
+    const throwing = new Writable();
+    throwing.write = () => {
+      throw new Error('EBADF');
+    };
+    const log = createLogger({ stderr: bestEffortSink(throwing, onBroken), filePath: file });
+    log.warn('kept');
+    log.warn('kept too');
+    expect(onBroken).toHaveBeenCalledTimes(1);
+    expect(readFileSync(file, 'utf8')).toContain('kept too');
   });
 });

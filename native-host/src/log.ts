@@ -30,7 +30,11 @@ export function createLogger(sinks: LogSinks): Logger {
   let fileBytes = sinks.filePath === null ? 0 : sizeOf(sinks.filePath);
   const write = (level: string, message: string, fields?: Record<string, unknown>): void => {
     const line = `${new Date(now()).toISOString()} ${level} ${message}${fields === undefined ? '' : ` ${safeJson(fields)}`}\n`;
-    sinks.stderr.write(line);
+    try {
+      sinks.stderr.write(line);
+    } catch {
+      // A stderr that throws must not take the host down; the file still gets the line.
+    }
     if (sinks.filePath === null) return;
     try {
       if (fileBytes > 0 && fileBytes + Buffer.byteLength(line) > maxBytes) {
@@ -47,6 +51,42 @@ export function createLogger(sinks: LogSinks): Logger {
     info: (message, fields) => write('INFO', message, fields),
     warn: (message, fields) => write('WARN', message, fields),
     error: (message, fields) => write('ERROR', message, fields),
+  };
+}
+
+/** A stream the host writes to best-effort: its stderr, whose reader may vanish at any time. */
+export interface BestEffortSink {
+  write(text: string): void;
+  /** True once the stream has failed; nothing is written to it after that. */
+  readonly broken: boolean;
+}
+
+/**
+ * Wraps a writable so that its first failure (an `error` event such as EPIPE, or a throwing
+ * write) silences it for good and is reported once through `onBroken`. An error handler that
+ * logs can then never write to the stream whose failure it is handling, which is what used to
+ * spin the host at 100 % CPU once Firefox was gone.
+ */
+export function bestEffortSink(stream: NodeJS.WritableStream, onBroken: (error: Error) => void): BestEffortSink {
+  let broken = false;
+  const fail = (error: Error): void => {
+    if (broken) return;
+    broken = true;
+    onBroken(error);
+  };
+  stream.on('error', fail);
+  return {
+    get broken() {
+      return broken;
+    },
+    write(text) {
+      if (broken) return;
+      try {
+        stream.write(text);
+      } catch (err) {
+        fail(err as Error);
+      }
+    },
   };
 }
 

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FirefoxSession } from '../helpers/firefox.js';
+import { FirefoxSession, WINDOW_SIZE } from '../helpers/firefox.js';
 import { REPO_ROOT } from '../helpers/repo.js';
 import { waitFor } from '../helpers/wait.js';
 import { e2eFirefox } from './gate.js';
@@ -52,9 +52,12 @@ describe.skipIf(firefox === null)('Firefox harness (real Firefox, stand-in add-o
     expect(seen.cookie?.split('; ')).toContain(`session=${mock.sessionId}`);
   });
 
-  it('saves a PNG screenshot of the popup', async () => {
+  it('saves a PNG screenshot of the popup, popup-wide from the window size alone (no emulation command)', async () => {
     const path = join(root, 'popup.png') as `${string}.png`;
     await session.screenshotPopup(path);
-    expect((await readFile(path)).subarray(0, PNG_MAGIC.length)).toEqual(PNG_MAGIC);
+    const png = await readFile(path);
+    expect(png.subarray(0, PNG_MAGIC.length)).toEqual(PNG_MAGIC);
+    // The IHDR chunk's width, right after the magic, the chunk length and its type.
+    expect(png.readUInt32BE(16)).toBe(WINDOW_SIZE.width);
   });
 });

@@ -23,8 +23,13 @@ const POPUP_TAB_TIMEOUT_MS = 15_000;
 const PAGE_LOCATION = 'location.href';
 const PAGE_TEXT = 'document.body.innerText';
 
-/** A popup-like size for screenshots; a full-width tab would mostly show blank space. */
-const POPUP_VIEWPORT = { width: 480, height: 640 };
+/**
+ * Firefox's window size: its narrowest window, about what Firefox gives an action popup, so the popup tab's screenshot
+ * looks like the popup (a full-width tab would mostly show blank space). Set by a command-line
+ * flag, not by puppeteer's page.setViewport, which also sends `emulation.setScreenOrientationOverride`:
+ * a command ESR 140, the oldest Firefox we support, refuses.
+ */
+export const WINDOW_SIZE = { width: 500, height: 640 };
 
 /** Firefox to drive: $CONDUCTOR_FX_FIREFOX, else firefox-esr; null when that file is not executable. */
 export function findFirefox(env: NodeJS.ProcessEnv = process.env): string | null {
@@ -108,11 +113,10 @@ export class FirefoxSession {
     await popup.evaluate(`browser.storage.local.set(${JSON.stringify(items)})`);
   }
 
-  /** Saves a PNG of the popup tab, at about the width Firefox gives an action popup. */
+  /** Saves a PNG of the popup tab, at the window's width (about the width Firefox gives an action popup). */
   async screenshotPopup(path: `${string}.png`): Promise<void> {
     const popup = await this.popup();
     await popup.bringToFront();
-    await popup.setViewport(POPUP_VIEWPORT);
     await popup.screenshot({ path, fullPage: true });
   }
 
@@ -162,6 +166,11 @@ async function startBrowser(options: FirefoxOptions): Promise<Browser> {
     env: { ...process.env, ...options.env, HOME: options.home, MOZ_HEADLESS: '1' },
     enableExtensions: [options.extensionDir],
     dumpio: options.dumpio,
+    // Headless Firefox's own size flags (its --window-size is not honoured here).
+    args: ['-width', String(WINDOW_SIZE.width), '-height', String(WINDOW_SIZE.height)],
+    // Tabs keep the window's size: puppeteer's default (an emulated 800×600 on each new tab) sends
+    // the same emulation command ESR 140 refuses.
+    defaultViewport: null,
     extraPrefsFirefox: {
       'extensions.webextensions.uuids': JSON.stringify({ [DEFAULT_EXTENSION_ID]: EXTENSION_UUID }),
       // A temporary add-on is uninstalled when Firefox quits; keep what a real install keeps.

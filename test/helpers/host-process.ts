@@ -76,6 +76,8 @@ export interface HostHandle {
   waitForStderr(text: string): Promise<void>;
   /** Closes the host's stdin, as Firefox does when the add-on disconnects. */
   closeStdin(): void;
+  /** Closes the reading end of the host's stdout or stderr: its next write there fails with EPIPE. */
+  closeOutput(stream: 'stdout' | 'stderr'): void;
   kill(signal?: NodeJS.Signals): void;
   /** Kills the host if it still runs, waits for it, and removes the temp data dir it made. */
   dispose(): Promise<void>;
@@ -185,6 +187,7 @@ export function startHost(options: StartHostOptions = {}): HostHandle {
       });
     },
     closeStdin: () => child.stdin.end(),
+    closeOutput: (stream) => child[stream].destroy(),
     kill: (signal = 'SIGKILL') => void child.kill(signal),
     async dispose() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -38,6 +38,15 @@ describe('startApiServer (fake add-on link, in-memory journal)', () => {
     await expect(readFile(join(dataDir, 'api-port'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('answers a request target that is not a single-slash path with a typed 4xx, not a 500 (found by the API fuzzer)', async () => {
+    for (const path of ['//', '////', '//x/v1/journal']) {
+      const answer = await rawRequest({ port: server.info.port!, path, headers: auth });
+      expect([answer.status, errorCode(answer)]).toEqual([400, 'bad_path']);
+    }
+    const ok = await rawRequest({ port: server.info.port!, path: '/v1/journal?limit=1', headers: auth });
+    expect(ok.status).toBe(200);
+  });
+
   it('reports a port in use instead of failing', async () => {
     const second = await startApiServer({ dataDir, port: server.info.port!, extension: link, journal, hostStatus: () => fakeHostStatus(dataDir), reloadPolicy: () => readPolicyFile(dataDir), log: new MemoryLogger(), now: Date.now });
     expect(second.info).toEqual({ listening: false, port: server.info.port, error: expect.stringContaining(`port ${server.info.port} is in use`) });

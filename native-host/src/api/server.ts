@@ -2,6 +2,7 @@ import { lstat, mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { join } from 'node:path';
 import { API_PORT_FILE, API_PROOF_PATH, API_SOCKET_FILE, ApiProofNonceSchema, type ApiProofResponse } from '../../../shared/api.js';
+import { ConductorError } from '../../../shared/errors.js';
 import { DATA_DIR_MODE } from '../data-dir.js';
 import { type ApiLimits, apiLimitsOf } from './api-limits.js';
 import { apiProof } from './api-proof.js';
@@ -34,6 +35,21 @@ async function listen(server: Server, port: number): Promise<ApiInfo> {
       resolve({ listening: true, port: typeof address === 'object' && address !== null ? address.port : port, error: null });
     });
   });
+}
+
+/**
+ * The URL of a request target. Only a path is served: resolved against a base, `//x` would name
+ * another host (and `//` alone throws), and an absolute URL is a proxy's form; both are bad_path.
+ */
+export function requestUrl(target = '/'): URL {
+  if (target.startsWith('/') && !target.startsWith('//')) {
+    try {
+      return new URL(`http://${LOOPBACK}${target}`);
+    } catch {
+      // falls through to bad_path
+    }
+  }
+  throw new ConductorError('bad_path', 'the request target must be a path starting with a single "/"');
 }
 
 /**
@@ -94,7 +110,7 @@ async function serve(ctx: ApiContext, token: string, routes: readonly Route[], r
   let name = 'unmatched';
   try {
     checkLocalCaller(req.headers);
-    const url = new URL(req.url ?? '/', `http://${LOOPBACK}`);
+    const url = requestUrl(req.url);
     if (req.method === 'GET' && url.pathname === API_PROOF_PATH) {
       name = 'proof';
       return answerProof(token, req, res, url);
