@@ -20,7 +20,9 @@ export interface JobSendable {
 
 /** The target a job is paced under: one in flight per target (the container separates accounts; none is the default one). */
 export function jobTargetKey(job: { platform: string; client_id: string; container?: string | null | undefined }): string {
-  return `${targetKey({ platform: job.platform, clientId: job.client_id })}#${job.container ?? DEFAULT_CONTAINER}`;
+  const base = targetKey({ platform: job.platform, clientId: job.client_id });
+  const container = job.container ?? DEFAULT_CONTAINER;
+  return container === DEFAULT_CONTAINER ? base : `${base}#${container}`;
 }
 
 /** Everything that makes two submissions the same job (the body by digest), for idempotency keys. */

@@ -17,6 +17,7 @@ function seed(sqlite: Sqlite, version: number): void {
   if (version >= 1) {
     sqlite.prepare("INSERT INTO browser_request_policy_state VALUES ('system', 'system', '{\"paused\":false}', 1)").run();
     if (version < 4) sqlite.prepare("INSERT INTO browser_request_policy_state VALUES ('platform', 'claude', '{\"version\":1,\"platform\":\"claude\"}', 1)").run();
+    else sqlite.prepare("INSERT INTO browser_request_policy_state VALUES ('account', 'claude/firefox-default', '{\"version\":1,\"platform\":\"claude\"}', 1)").run();
     sqlite.prepare("INSERT INTO browser_request_policy_state VALUES ('target', 'claude/c', '{\"version\":1}', 1)").run();
     sqlite
       .prepare("INSERT INTO request_journal (request_id, client_id, platform, method, path, outcome, created_at) VALUES ('r1', 'c', 'claude', 'GET', '/x', 'success', 5)")
