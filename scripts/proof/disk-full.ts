@@ -4,7 +4,7 @@ import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConductorClient } from '../../client/client.js';
 import { isConductorError } from '../../shared/errors.js';
-import { TEST_PLATFORM } from '../../shared/platforms.js';
+import { DEFAULT_CONTAINER, TEST_PLATFORM } from '../../shared/platforms.js';
 import type { RelayRequestInput } from '../../shared/relay.js';
 import type { BrowserStatus } from '../../shared/status.js';
 import { DB_FILE_NAME, openSqliteFile } from '../../native-host/src/store/db.js';
@@ -19,6 +19,9 @@ import type { ProofCheck, ProofContext, ProofResult } from './check.js';
 /** The tiny filesystem the data dir lives on: room for the DB, its WAL and the logs, little more. */
 const TMPFS_SIZE = '16m';
 const CIRCUIT_CLIENT = 'full-circuit';
+/** The mock platform's default-container account: its circuit, window and pace, as the popup heads its card and the DB keys its row. */
+const ACCOUNT_KEY = `${TEST_PLATFORM}/${DEFAULT_CONTAINER}`;
+const ACCOUNT_CARD = `${TEST_PLATFORM} · ${DEFAULT_CONTAINER}`;
 const HEALTHY_RELAYS = 5;
 /** Relays tried once the disk is full; SQLite may still fit a few into pages it already has. */
 const MAX_TRIES_WHILE_FULL = 40;
@@ -78,14 +81,9 @@ function hostRows(dataDir: string, requestIds: string[]): { integrity: string; m
     const has = sqlite.prepare<[string], { n: number }>('SELECT count(*) AS n FROM request_journal WHERE request_id = ?');
     const missing = requestIds.filter((id) => (has.get(id)?.n ?? 0) === 0).length;
     const value = sqlite.prepare<[string, string], { value: string }>('SELECT value FROM browser_request_policy_state WHERE kind = ? AND key = ?');
-    const target = value.get('target', `${TEST_PLATFORM}/${CIRCUIT_CLIENT}`);
-    const platform = value.get('platform', TEST_PLATFORM);
-    return {
-      integrity,
-      missing,
-      circuit: target === undefined ? null : (JSON.parse(target.value) as { circuitState: string }).circuitState,
-      dispatches: platform === undefined ? 0 : (JSON.parse(platform.value) as { dispatches: number[] }).dispatches.length,
-    };
+    const row = value.get('account', ACCOUNT_KEY);
+    const account = row === undefined ? null : (JSON.parse(row.value) as { circuitState: string; dispatches: number[] });
+    return { integrity, missing, circuit: account?.circuitState ?? null, dispatches: account?.dispatches.length ?? 0 };
   } finally {
     sqlite.close();
   }
@@ -169,7 +167,7 @@ export const diskFullCheck: ProofCheck = {
       await rig.relaunchFirefox();
       const roText = await waitFor('the popup to say the data dir is read-only, with the circuit still open', async () => {
         const t = (await rig?.firefox.popupText()) ?? '';
-        return /db_error|read-only/.test(t) && /\bopen\b/i.test(t.split('\n').find((l) => l.includes(CIRCUIT_CLIENT)) ?? '') ? t : undefined;
+        return /db_error|read-only/.test(t) && /\bopen\b/i.test(t.split('\n').find((l) => l.includes(ACCOUNT_CARD)) ?? '') ? t : undefined;
       }, 30_000).catch(() => '');
       f.readOnlyReason = roText.split('\n').find((l) => /read-only/.test(l))?.trim() ?? 'none';
       execFileSync('mount', ['-o', 'remount,rw', mnt], { stdio: 'pipe' });
@@ -178,7 +176,7 @@ export const diskFullCheck: ProofCheck = {
       const again = await rig.readyClient(TEST_PLATFORM);
       f.readOnlyRecovered = (await outcome(again.relay(chat(CIRCUIT_CLIENT)))) === 'circuit_open';
 
-      f.addonDispatches = (await again.browser()).platforms.find((p) => p.platform === TEST_PLATFORM)?.recentDispatchCount ?? 0;
+      f.addonDispatches = (await again.browser()).accounts.find((a) => `${a.platform}/${a.container}` === ACCOUNT_KEY)?.recentDispatchCount ?? 0;
       const rows = hostRows(dataDir, committed);
       f.lostJournalRows = rows.missing;
       f.integrity = rows.integrity;
