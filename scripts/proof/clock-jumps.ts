@@ -125,8 +125,9 @@ interface JumpFindings {
 }
 
 /**
- * The story: a circuit opened on one account, another account's rate window full, a lease held in flight on a third; the wall clock jumps
- * by `firstJumpMs` and back, checking after each jump; the lease must last its idle allowance;
+ * The story: a circuit opened on one account, another account's rate window full, a lease held
+ * in flight on a third; the wall clock jumps by `firstJumpMs` and back, checking after each jump;
+ * the lease must last its idle allowance;
  * then a restart 30 s later must keep the circuit's remaining time and the window, and the circuit
  * must admit its probe when (and only when) that time is up.
  */
