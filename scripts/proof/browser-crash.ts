@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConductorClient } from '../../client/client.js';
 import { isConductorError } from '../../shared/errors.js';
-import { TEST_PLATFORM } from '../../shared/platforms.js';
+import { DEFAULT_CONTAINER, TEST_PLATFORM } from '../../shared/platforms.js';
 import type { RelayRequestInput } from '../../shared/relay.js';
 import { e2ePolicy } from '../../test/e2e/e2e-policy.js';
 import { MOCK_CHAT_PATH, MockPlatform } from '../../test/e2e/mock-platform.js';
@@ -19,7 +19,11 @@ const HOST_GONE_WITHIN_MS = 2_000;
 const LINGER_GIVE_UP_MS = 5_000;
 const KILLS_FULL = 10;
 const KILLS_SHORT = 3;
-/** The client whose circuit is opened before the first crash and must stay open through all of them. */
+/**
+ * The client whose failures open the mock platform's account circuit while the streamed relay of
+ * another client of that account hangs in flight (once open, the circuit holds every client of the
+ * account, so each round opens it after its stream is out and resets it after its check).
+ */
 const CIRCUIT_CLIENT = 'crash-circuit';
 const FAILURES_TO_OPEN = 3;
 
@@ -32,24 +36,24 @@ async function errorCode(call: Promise<unknown>): Promise<string> {
   return isConductorError(err) ? err.code : `no error (${String(err)})`;
 }
 
-/** The circuit's state and remaining open time, and the mock platform's window count, as the add-on reports them. */
-async function policyState(api: ConductorClient): Promise<{ circuit: string; retryInMs: number; windowCount: number }> {
+/** The mock platform's default-container account as the add-on reports it: circuit, remaining open time, window count, pace. */
+async function policyState(api: ConductorClient): Promise<{ circuit: string; retryInMs: number; windowCount: number; pace: string }> {
   const status = await api.browser();
-  const target = status.targets.find((t) => t.clientId === CIRCUIT_CLIENT);
-  const platform = status.platforms.find((p) => p.platform === TEST_PLATFORM);
+  const account = status.accounts.find((a) => a.platform === TEST_PLATFORM && a.container === DEFAULT_CONTAINER);
   return {
-    circuit: target?.circuitState ?? 'missing',
-    retryInMs: target?.circuitRetryAt == null ? 0 : target.circuitRetryAt - status.generatedAt,
-    windowCount: platform?.recentDispatchCount ?? 0,
+    circuit: account?.circuitState ?? 'missing',
+    retryInMs: account?.circuitRetryAt == null ? 0 : account.circuitRetryAt - status.generatedAt,
+    windowCount: account?.recentDispatchCount ?? 0,
+    pace: JSON.stringify(account?.pace ?? null),
   };
 }
 
 /**
  * Browser-side crash: real headless Firefox with the add-on, a streamed relay hanging mid-answer
- * on the mock platform, and Firefox's main process killed with SIGKILL. Each time the host must be
- * gone within 2 s, and the next Firefox start must recover the request as `interrupted`, with the
- * circuit opened before the first crash still open (its deadline unmoved) and every dispatch still
- * in the rate window.
+ * on the mock platform, its account's circuit opened behind it by another client's failures, and
+ * Firefox's main process killed with SIGKILL. Each time the host must be gone within 2 s, and the
+ * next Firefox start must recover the request as `interrupted`, with the account's circuit still
+ * open (its deadline unmoved), its pace unchanged and every dispatch still in its rate window.
  */
 export const browserCrashCheck: ProofCheck = {
   name: 'browser-crash',
@@ -59,16 +63,12 @@ export const browserCrashCheck: ProofCheck = {
     const kills = ctx.full ? KILLS_FULL : KILLS_SHORT;
     const mock = await MockPlatform.start();
     // The window holds every dispatch of the run for ten minutes: none may go missing.
-    const rig = await ConductorRig.start({ firefox, policy: e2ePolicy(FAILURES_TO_OPEN + kills + 5) });
-    const f = { kills: 0, hostGoneInTime: 0, hostLingered: 0, maxHostExitMs: 0, interrupted: 0, circuitsIntact: 0, windowsIntact: 0, deadlineMovedMs: 0 };
+    const perRound = 1 + FAILURES_TO_OPEN;
+    const rig = await ConductorRig.start({ firefox, policy: e2ePolicy(perRound * kills + 5) });
+    const f = { kills: 0, hostGoneInTime: 0, hostLingered: 0, maxHostExitMs: 0, interrupted: 0, circuitsIntact: 0, pacesIntact: 0, windowsIntact: 0, deadlineMovedMs: 0 };
     try {
       await rig.openTab(mock.pageUrl);
       let api = await rig.readyClient(TEST_PLATFORM);
-      mock.enqueue(...Array.from({ length: FAILURES_TO_OPEN }, () => ({ kind: 'error' as const, status: 500 })));
-      for (let i = 0; i < FAILURES_TO_OPEN; i++) await errorCode(api.relay(chat(CIRCUIT_CLIENT)));
-      const opened = await policyState(api);
-      if (opened.circuit !== 'open') throw new Error(`the circuit did not open before the crashes (${opened.circuit})`);
-      const deadline = Date.now() + opened.retryInMs;
 
       for (let round = 1; round <= kills; round++) {
         const requestId = `crash-${round}-${randomUUID()}`;
@@ -83,6 +83,11 @@ export const browserCrashCheck: ProofCheck = {
           if (mock.requests.length > seen && chunks >= 1) return true;
           throw new Error(`the platform saw ${mock.requests.length - seen} request(s), the client ${chunks} chunk(s)`);
         }, 15_000);
+        mock.enqueue(...Array.from({ length: FAILURES_TO_OPEN }, () => ({ kind: 'error' as const, status: 500 })));
+        for (let i = 0; i < FAILURES_TO_OPEN; i++) await errorCode(api.relay(chat(CIRCUIT_CLIENT)));
+        const opened = await policyState(api);
+        if (opened.circuit !== 'open') throw new Error(`round ${round}: the account circuit did not open before the crash (${opened.circuit})`);
+        const deadline = Date.now() + opened.retryInMs;
 
         const [hostPid] = hostPids(rig.dataDir);
         if (hostPid === undefined) throw new Error('no host process serves the data dir before the crash');
@@ -117,17 +122,20 @@ export const browserCrashCheck: ProofCheck = {
         f.deadlineMovedMs = Math.max(f.deadlineMovedMs, moved);
         // Within the second the status and this process's clock may differ by.
         if (state.circuit === 'open' && moved <= 1_000) f.circuitsIntact++;
-        if (state.windowCount >= FAILURES_TO_OPEN + round) f.windowsIntact++;
-        ctx.log(`crash ${round}/${kills}: host gone after ${goneAfterMs === null ? 'never (killed by the check)' : `${Math.round(goneAfterMs)} ms`}, journal ${entry?.outcome ?? 'missing'}, retry ${replay}, circuit ${state.circuit} (deadline moved ${moved} ms), window ${state.windowCount}/${FAILURES_TO_OPEN + round}`);
+        if (state.pace === opened.pace) f.pacesIntact++;
+        if (state.windowCount >= perRound * round) f.windowsIntact++;
+        ctx.log(`crash ${round}/${kills}: host gone after ${goneAfterMs === null ? 'never (killed by the check)' : `${Math.round(goneAfterMs)} ms`}, journal ${entry?.outcome ?? 'missing'}, retry ${replay}, circuit ${state.circuit} (deadline moved ${moved} ms), pace ${state.pace === opened.pace ? 'kept' : `${opened.pace} -> ${state.pace}`}, window ${state.windowCount}/${perRound * round}`);
+        // The next round's stream needs the account open again; the window and the pace stay.
+        await api.reset(TEST_PLATFORM, CIRCUIT_CLIENT);
       }
     } finally {
       await rig.dispose().catch(() => undefined);
       await mock.close();
     }
-    const ok = f.kills === kills && f.hostGoneInTime === kills && f.interrupted === kills && f.circuitsIntact === kills && f.windowsIntact === kills;
+    const ok = f.kills === kills && f.hostGoneInTime === kills && f.interrupted === kills && f.circuitsIntact === kills && f.pacesIntact === kills && f.windowsIntact === kills;
     return {
       ok,
-      line: `browser crash: ${f.kills} Firefox SIGKILLs mid-stream, host gone within 2 s ${f.hostGoneInTime}/${f.kills} (slowest ${f.maxHostExitMs} ms, ${f.hostLingered} lingered), ${f.interrupted} recovered as interrupted, circuit intact ${f.circuitsIntact}/${f.kills}, window intact ${f.windowsIntact}/${f.kills}`,
+      line: `browser crash: ${f.kills} Firefox SIGKILLs mid-stream, host gone within 2 s ${f.hostGoneInTime}/${f.kills} (slowest ${f.maxHostExitMs} ms, ${f.hostLingered} lingered), ${f.interrupted} recovered as interrupted, account circuit intact ${f.circuitsIntact}/${f.kills}, pace intact ${f.pacesIntact}/${f.kills}, window intact ${f.windowsIntact}/${f.kills}`,
       figures: { ...f },
     };
   },

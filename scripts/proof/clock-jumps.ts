@@ -6,8 +6,9 @@ import type { Lease, PolicyClock } from '../../extension/src/policy/types.js';
 import { MAX_HOST_TO_EXTENSION_BYTES } from '../../shared/messages.js';
 import { isConductorError } from '../../shared/errors.js';
 import type { PolicyConfigInput } from '../../shared/policy-config.js';
+import type { AccountSnapshot } from '../../shared/status.js';
 import { admissionOf, type AdmittedLease, type LoadedPolicyState, type PolicyChanges, type PolicyPersistence } from '../../shared/policy-state.js';
-import type { Target } from '../../shared/platforms.js';
+import { DEFAULT_CONTAINER, type Target } from '../../shared/platforms.js';
 import { openArtifactDb, type ArtifactDb } from '../../native-host/src/store/db.js';
 import { PolicyStore } from '../../native-host/src/store/policy-store.js';
 import type { ProofCheck, ProofContext, ProofResult } from './check.js';
@@ -29,7 +30,10 @@ const CONFIG: PolicyConfigInput = {
   persistence: { debounceMs: 0 },
 };
 
+// Three accounts (each platform's default container), one per thing watched: a failure holds its
+// whole account, so the full window cannot share the open circuit's account and still say rate_limited.
 const CIRCUIT: Target = { platform: 'claude', clientId: 'jump-circuit' };
+const WINDOW_PLATFORM = 'chatgpt';
 const HELD: Target = { platform: 'gemini', clientId: 'jump-lease' };
 const QUIET = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -55,7 +59,7 @@ class StorePersistence implements PolicyPersistence {
 
   async load(): Promise<LoadedPolicyState> {
     const page = this.store.loadPage(null, 10_000, MAX_HOST_TO_EXTENSION_BYTES);
-    return { targets: page.targets, platforms: page.platforms, system: page.system };
+    return { targets: page.targets, accounts: page.accounts, system: page.system };
   }
 
   async save(changes: PolicyChanges): Promise<void> {
@@ -94,14 +98,19 @@ async function circuitPasses(engine: PolicyEngine, requestId: string): Promise<b
   return code !== 'circuit_open' && code !== 'circuit_half_open_busy';
 }
 
-function circuitRemainingMs(engine: PolicyEngine): number {
+/** The default-container account of `platform` in the engine's snapshot. */
+function account(engine: PolicyEngine, platform: string): { account: AccountSnapshot | undefined; generatedAt: number } {
   const snap = engine.getSnapshot();
-  const t = snap.targets.find((x) => x.clientId === CIRCUIT.clientId);
-  return t?.circuitRetryAt == null ? 0 : t.circuitRetryAt - snap.generatedAt;
+  return { account: snap.accounts.find((a) => a.platform === platform && a.container === DEFAULT_CONTAINER), generatedAt: snap.generatedAt };
+}
+
+function circuitRemainingMs(engine: PolicyEngine): number {
+  const { account: a, generatedAt } = account(engine, CIRCUIT.platform);
+  return a?.circuitRetryAt == null ? 0 : a.circuitRetryAt - generatedAt;
 }
 
 function windowCount(engine: PolicyEngine): number {
-  return engine.getSnapshot().platforms.find((p) => p.platform === CIRCUIT.platform)?.recentDispatchCount ?? 0;
+  return account(engine, WINDOW_PLATFORM).account?.recentDispatchCount ?? 0;
 }
 
 /** What went wrong in one run of the story (all zero when the clock jumps changed nothing). */
@@ -116,8 +125,9 @@ interface JumpFindings {
 }
 
 /**
- * The story: a circuit opened, a full rate window, a lease held in flight; the wall clock jumps
- * by `firstJumpMs` and back, checking after each jump; the lease must last its idle allowance;
+ * The story: a circuit opened on one account, another account's rate window full, a lease held
+ * in flight on a third; the wall clock jumps by `firstJumpMs` and back, checking after each jump;
+ * the lease must last its idle allowance;
  * then a restart 30 s later must keep the circuit's remaining time and the window, and the circuit
  * must admit its probe when (and only when) that time is up.
  */
@@ -130,7 +140,7 @@ async function story(dir: string, firstJumpMs: number, steady: boolean): Promise
   try {
     const failing = await engine.beginRequest(CIRCUIT, 'circuit-1');
     failing.complete({ status: 'failure', code: 'upstream_5xx', httpStatus: 500 });
-    for (let i = 1; i < WINDOW_LIMIT; i++) (await engine.beginRequest({ platform: CIRCUIT.platform, clientId: `fill-${i}` }, `fill-${i}`)).complete({ status: 'success', httpStatus: 200 });
+    for (let i = 1; i <= WINDOW_LIMIT; i++) (await engine.beginRequest({ platform: WINDOW_PLATFORM, clientId: `fill-${i}` }, `fill-${i}`)).complete({ status: 'success', httpStatus: 200 });
     held = await engine.beginRequest(HELD, 'held-1');
     await fake.advance(60_000);
     let probe = 0;
@@ -138,7 +148,7 @@ async function story(dir: string, firstJumpMs: number, steady: boolean): Promise
       wall.offsetMs += jump;
       await fake.advance(SWEEP_MS);
       if (await circuitPasses(engine, `probe-${++probe}`)) f.circuitReopenedEarly++;
-      if (windowCount(engine) < WINDOW_LIMIT || (await refusal(engine, { platform: CIRCUIT.platform, clientId: 'fresh' }, `fresh-${probe}`)) !== 'rate_limited') f.windowEmptied++;
+      if (windowCount(engine) < WINDOW_LIMIT || (await refusal(engine, { platform: WINDOW_PLATFORM, clientId: 'fresh' }, `fresh-${probe}`)) !== 'rate_limited') f.windowEmptied++;
       if (held.done) f.leaseReclaimedEarly++;
     }
     // Just before its idle allowance the lease holds its slot; a sweep after it reclaims it (so the sweep is live).

@@ -4,7 +4,7 @@ import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConductorClient } from '../../client/client.js';
 import { isConductorError } from '../../shared/errors.js';
-import { TEST_PLATFORM } from '../../shared/platforms.js';
+import { DEFAULT_CONTAINER, TEST_PLATFORM } from '../../shared/platforms.js';
 import type { RelayRequestInput } from '../../shared/relay.js';
 import type { BrowserStatus } from '../../shared/status.js';
 import { DB_FILE_NAME, openSqliteFile } from '../../native-host/src/store/db.js';
@@ -19,6 +19,9 @@ import type { ProofCheck, ProofContext, ProofResult } from './check.js';
 /** The tiny filesystem the data dir lives on: room for the DB, its WAL and the logs, little more. */
 const TMPFS_SIZE = '16m';
 const CIRCUIT_CLIENT = 'full-circuit';
+/** The mock platform's default-container account: its circuit, window and pace, as the popup heads its card and the DB keys its row. */
+const ACCOUNT_KEY = `${TEST_PLATFORM}/${DEFAULT_CONTAINER}`;
+const ACCOUNT_CARD = `${TEST_PLATFORM} · ${DEFAULT_CONTAINER}`;
 const HEALTHY_RELAYS = 5;
 /** Relays tried once the disk is full; SQLite may still fit a few into pages it already has. */
 const MAX_TRIES_WHILE_FULL = 40;
@@ -78,14 +81,9 @@ function hostRows(dataDir: string, requestIds: string[]): { integrity: string; m
     const has = sqlite.prepare<[string], { n: number }>('SELECT count(*) AS n FROM request_journal WHERE request_id = ?');
     const missing = requestIds.filter((id) => (has.get(id)?.n ?? 0) === 0).length;
     const value = sqlite.prepare<[string, string], { value: string }>('SELECT value FROM browser_request_policy_state WHERE kind = ? AND key = ?');
-    const target = value.get('target', `${TEST_PLATFORM}/${CIRCUIT_CLIENT}`);
-    const platform = value.get('platform', TEST_PLATFORM);
-    return {
-      integrity,
-      missing,
-      circuit: target === undefined ? null : (JSON.parse(target.value) as { circuitState: string }).circuitState,
-      dispatches: platform === undefined ? 0 : (JSON.parse(platform.value) as { dispatches: number[] }).dispatches.length,
-    };
+    const row = value.get('account', ACCOUNT_KEY);
+    const account = row === undefined ? null : (JSON.parse(row.value) as { circuitState: string; dispatches: number[] });
+    return { integrity, missing, circuit: account?.circuitState ?? null, dispatches: account?.dispatches.length ?? 0 };
   } finally {
     sqlite.close();
   }
@@ -95,10 +93,10 @@ const storeError = (s: BrowserStatus): string | null => s.host.storeError?.code 
 
 /**
  * Disk full: the data dir on a 16 MiB tmpfs, real Firefox and host serving relays; the filesystem
- * is filled up mid-run. The add-on must keep enforcing (an open circuit still refuses), refuse
- * what it cannot journal with a typed error, say why in the status and the popup, lose nothing
- * committed, and the host must catch up (the circuit and every dispatch in its DB) once space
- * returns, without any new request. Then the filesystem is remounted read-only for the next start:
+ * is filled up mid-run, twice. The add-on must refuse what it cannot journal with a typed error,
+ * say why in the status and the popup, keep enforcing (the account's open circuit still refuses
+ * while the disk is full the second time), lose nothing committed, and the host must catch up
+ * (the account's circuit and every dispatch in its DB) once space returns, without any new request. Then the filesystem is remounted read-only for the next start:
  * the popup must say why the host is unusable while the circuit stays open from storage.local, and
  * the add-on must reconnect on its own once it is writable again.
  */
@@ -115,7 +113,7 @@ export const diskFullCheck: ProofCheck = {
     const filler = join(mnt, 'filler');
     const mock = await MockPlatform.start();
     let rig: ConductorRig | null = null;
-    const f = { fillerBytes: 0, acceptedWhileFull: 0, refusedWhileFull: 0, untypedRefusals: 0, circuitEnforced: false, statusReason: 'none', popupSaysWhy: false, caughtUpMs: -1, lostJournalRows: 0, integrity: 'not checked', hostCircuit: 'none', hostDispatches: 0, addonDispatches: 0, servesAfter: false, readOnlyReason: 'none', readOnlyRecovered: false };
+    const f = { fillerBytes: 0, acceptedWhileFull: 0, refusedWhileFull: 0, untypedRefusals: 0, circuitEnforced: false, circuitStoreError: 'none', caughtUpAgain: false, statusReason: 'none', popupSaysWhy: false, caughtUpMs: -1, lostJournalRows: 0, integrity: 'not checked', hostCircuit: 'none', hostDispatches: 0, addonDispatches: 0, servesAfter: false, readOnlyReason: 'none', readOnlyRecovered: false };
     const committed: string[] = [];
     let remountedRo = false;
     try {
@@ -126,12 +124,8 @@ export const diskFullCheck: ProofCheck = {
         const req = chat('full-ok');
         if ((await outcome(api.relay(req))) === 'ok') committed.push(req.requestId as string);
       }
-      mock.enqueue({ kind: 'error', status: 500 }, { kind: 'error', status: 500 }, { kind: 'error', status: 500 });
-      for (let i = 0; i < 3; i++) {
-        const req = chat(CIRCUIT_CLIENT);
-        if ((await outcome(api.relay(req))) === 'upstream_5xx') committed.push(req.requestId as string);
-      }
 
+      // Full while the account is closed: relays reach admission and what cannot be stored is refused, typed.
       f.fillerBytes = fillUp(filler);
       ctx.log(`disk full: filled ${f.fillerBytes} bytes`);
       let status = await api.browser();
@@ -146,7 +140,6 @@ export const diskFullCheck: ProofCheck = {
         status = await api.browser();
       }
       f.statusReason = storeError(status) ?? 'none';
-      f.circuitEnforced = (await outcome(api.relay(chat(CIRCUIT_CLIENT)))) === 'circuit_open';
       const text = await waitFor('the popup to say why the host is not saving', async () => {
         const t = await rig?.firefox.popupText();
         return t !== undefined && t.includes(`(${f.statusReason})`) ? t : undefined;
@@ -161,6 +154,24 @@ export const diskFullCheck: ProofCheck = {
       f.servesAfter = (await outcome(api.relay(after))) === 'ok';
       if (f.servesAfter) committed.push(after.requestId as string);
 
+      // Full again with the account's circuit open (it holds every client of the account, so it
+      // opens only now): the add-on must keep refusing from its own state while the host cannot
+      // save. A pause and resume are policy writes the full disk refuses, so the store error shows.
+      mock.enqueue({ kind: 'error', status: 500 }, { kind: 'error', status: 500 }, { kind: 'error', status: 500 });
+      for (let i = 0; i < 3; i++) {
+        const req = chat(CIRCUIT_CLIENT);
+        if ((await outcome(api.relay(req))) === 'upstream_5xx') committed.push(req.requestId as string);
+      }
+      fillUp(filler);
+      await api.pause('disk-full proof: a policy write while the disk is full');
+      await api.resume();
+      await waitFor('the store error while the circuit is open', async () => (storeError(await api.browser()) !== null ? true : undefined), 10_000).catch(() => undefined);
+      f.circuitStoreError = storeError(await api.browser()) ?? 'none';
+      f.circuitEnforced = (await outcome(api.relay(chat(CIRCUIT_CLIENT)))) === 'circuit_open';
+      rmSync(filler);
+      await waitFor('the host to catch up again', async () => (storeError(await api.browser()) === null ? true : undefined), CATCH_UP_TIMEOUT_MS).catch(() => undefined);
+      f.caughtUpAgain = storeError(await api.browser()) === null;
+
       // Read-only: the data dir comes back read-only at the next start (as the kernel remounts a failing disk).
       await rig.firefox.close();
       await waitFor('the host to exit after Firefox closed', () => (hostPids(dataDir).length === 0 ? true : undefined), 10_000);
@@ -169,7 +180,7 @@ export const diskFullCheck: ProofCheck = {
       await rig.relaunchFirefox();
       const roText = await waitFor('the popup to say the data dir is read-only, with the circuit still open', async () => {
         const t = (await rig?.firefox.popupText()) ?? '';
-        return /db_error|read-only/.test(t) && /\bopen\b/i.test(t.split('\n').find((l) => l.includes(CIRCUIT_CLIENT)) ?? '') ? t : undefined;
+        return /db_error|read-only/.test(t) && /\bopen\b/i.test(t.split('\n').find((l) => l.includes(ACCOUNT_CARD)) ?? '') ? t : undefined;
       }, 30_000).catch(() => '');
       f.readOnlyReason = roText.split('\n').find((l) => /read-only/.test(l))?.trim() ?? 'none';
       execFileSync('mount', ['-o', 'remount,rw', mnt], { stdio: 'pipe' });
@@ -178,7 +189,7 @@ export const diskFullCheck: ProofCheck = {
       const again = await rig.readyClient(TEST_PLATFORM);
       f.readOnlyRecovered = (await outcome(again.relay(chat(CIRCUIT_CLIENT)))) === 'circuit_open';
 
-      f.addonDispatches = (await again.browser()).platforms.find((p) => p.platform === TEST_PLATFORM)?.recentDispatchCount ?? 0;
+      f.addonDispatches = (await again.browser()).accounts.find((a) => `${a.platform}/${a.container}` === ACCOUNT_KEY)?.recentDispatchCount ?? 0;
       const rows = hostRows(dataDir, committed);
       f.lostJournalRows = rows.missing;
       f.integrity = rows.integrity;
@@ -198,6 +209,8 @@ export const diskFullCheck: ProofCheck = {
       f.refusedWhileFull > 0 &&
       f.untypedRefusals === 0 &&
       f.circuitEnforced &&
+      f.circuitStoreError === 'disk_full' &&
+      f.caughtUpAgain &&
       f.statusReason === 'disk_full' &&
       f.popupSaysWhy &&
       f.caughtUpMs >= 0 &&
@@ -210,7 +223,7 @@ export const diskFullCheck: ProofCheck = {
       f.readOnlyRecovered;
     return {
       ok,
-      line: `disk full: ${TMPFS_SIZE} tmpfs filled mid-run, ${f.refusedWhileFull} writes refused typed (${f.untypedRefusals} untyped, ${f.acceptedWhileFull} fitted), circuit ${f.circuitEnforced ? 'still enforced' : 'NOT enforced'}, status and popup say ${f.statusReason}${f.popupSaysWhy ? '' : ' (popup: NOT)'}, ${f.lostJournalRows} committed rows lost, integrity ${f.integrity}, host caught up ${f.caughtUpMs >= 0 ? `${f.caughtUpMs} ms after space returned` : 'NEVER'} (${f.hostDispatches}/${f.addonDispatches} dispatches, circuit ${f.hostCircuit}); read-only data dir: popup ${f.readOnlyReason === 'none' ? 'did NOT say why' : 'says why'}, circuit ${f.readOnlyRecovered ? 'kept and the host back' : 'NOT recovered'} once writable`,
+      line: `disk full: ${TMPFS_SIZE} tmpfs filled mid-run, ${f.refusedWhileFull} writes refused typed (${f.untypedRefusals} untyped, ${f.acceptedWhileFull} fitted), account circuit ${f.circuitEnforced ? 'still enforced' : 'NOT enforced'} while full again (${f.circuitStoreError}), status and popup say ${f.statusReason}${f.popupSaysWhy ? '' : ' (popup: NOT)'}, ${f.lostJournalRows} committed rows lost, integrity ${f.integrity}, host caught up ${f.caughtUpMs >= 0 ? `${f.caughtUpMs} ms after space returned` : 'NEVER'}${f.caughtUpAgain ? '' : ' (NOT the second time)'} (${f.hostDispatches}/${f.addonDispatches} dispatches, circuit ${f.hostCircuit}); read-only data dir: popup ${f.readOnlyReason === 'none' ? 'did NOT say why' : 'says why'}, circuit ${f.readOnlyRecovered ? 'kept and the host back' : 'NOT recovered'} once writable`,
       figures: { ...f, committedRows: committed.length },
     };
   },

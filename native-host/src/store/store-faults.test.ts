@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { storedPlatform, storedTarget } from '../../../extension/src/policy/test-persistence.js';
+import { storedAccount, storedTarget } from '../../../extension/src/policy/test-persistence.js';
 import { journalEntry as entry } from '../../../test/host/fixtures.js';
 import { useTempDirs } from '../../../test/host/temp-store.js';
 import { openArtifactDb, type ArtifactDb } from './db.js';
@@ -9,12 +9,11 @@ import { PolicyStore } from './policy-store.js';
 const tempDir = useTempDirs('store-faults');
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-
 /** A save big enough to need new pages: many targets with long client ids. */
 const bigSave = (prefix: string) => ({
   targets: Array.from({ length: 200 }, (_, i) => storedTarget({ clientId: `${prefix}-${i}-${'x'.repeat(100)}` })),
   deletedTargets: [],
-  platforms: [storedPlatform({ dispatches: [1, 2, 3] })],
+  accounts: [storedAccount({ dispatches: [1, 2, 3] })],
   system: null,
 });
 
@@ -58,14 +57,14 @@ describe('the store when the disk fills up or the DB turns read-only', () => {
     try {
       const { policy, journal } = stores(db);
       journal.record([entry('r-before')]);
-      policy.admit({ clientId: 'agent', platform: 'claude', requestId: 'r-before', admittedAt: 5, probe: false }, 5);
+      policy.admit({ clientId: 'agent', platform: 'claude', container: 'firefox-default', requestId: 'r-before', admittedAt: 5, probe: false }, 5);
       db.sqlite.pragma('query_only = ON');
 
       const refused = expect.objectContaining({ code: 'db_error', message: expect.stringContaining('is read-only'), details: { sqlite_code: 'SQLITE_READONLY' } });
       expect(() => journal.record([entry('r-during')])).toThrow(refused);
-      expect(() => policy.admit({ clientId: 'agent', platform: 'claude', requestId: 'r-during', admittedAt: 6, probe: false }, 6)).toThrow(refused);
+      expect(() => policy.admit({ clientId: 'agent', platform: 'claude', container: 'firefox-default', requestId: 'r-during', admittedAt: 6, probe: false }, 6)).toThrow(refused);
       expect(journal.get('r-before')?.outcome).toBe('admitted');
-      expect(policy.loadPage(null, 10, 1_000_000).platforms).toEqual([expect.objectContaining({ dispatches: [5] })]);
+      expect(policy.loadPage(null, 10, 1_000_000).accounts).toEqual([expect.objectContaining({ container: 'firefox-default', dispatches: [5] })]);
 
       db.sqlite.pragma('query_only = OFF');
       journal.record([entry('r-after')]);
