@@ -204,11 +204,22 @@ describe('learned burst', () => {
     expect(p.burst).toBe(1);
     paceSucceeded(p, cfg, CEILING, 75_000, true, 70_000);
     paceThrottled(p, cfg, CEILING, 130_000, 'upstream_429', 55_000);
-    // Refill at least 120 s / (1 + 2) = 40 s: the 10 quick successes prove a burst of 8.
-    expect(p.refillLowMs).toBe(40_000);
+    // The refill is at least the longer exact hint (55 s): the 10 quick successes prove 10 − 9/55 − 1 → 8.
+    expect(p.refillLowMs).toBe(55_000);
     expect(p.burst).toBe(8);
     expect(p.emptyAt).toBe(130_000);
     expect(p.successAt).toEqual([]);
+  });
+
+  it('learns no burst when the hints are not exact (a fixed Retry-After): counting successes bounds the refill only from above', () => {
+    const p = freshPace();
+    succeed(p, 0, 10, 1_000);
+    paceThrottled(p, cfg, CEILING, 10_000, 'upstream_429', 20_000);
+    succeed(p, 40_000, 3, 20_000);
+    paceThrottled(p, cfg, CEILING, 130_000, 'upstream_429', 20_000);
+    expect(p.pinnedMs).not.toBeNull();
+    expect(p.refillLowMs).toBeNull();
+    expect(p.burst).toBe(1);
   });
 
   it('returns the burst to 1 on a throttle while a burst was allowed (the bucket shrank)', () => {

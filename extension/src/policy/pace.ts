@@ -119,9 +119,10 @@ export function paceThrottled(p: PaceState, cfg: PaceConfig, ceilingMs: number, 
   if (recent && hintsExact && (successes >= 1 || unseen)) measured = Math.max(elapsed + hintMs - (p.lastThrottleHintMs as number), elapsed / 2) / Math.max(1, successes);
   // Without exact token times, S successes since an empty bucket bound the refill by T / (S - 1).
   else if (recent && successes >= 2) measured = elapsed / (successes - 1);
-  // The bucket was empty at both throttles, so at most S + 2 tokens refilled between them (a
-  // fraction at each end): the refill interval is at least T / (S + 2), whatever the hints said.
-  const refillLow = measured === null ? null : Math.min(measured, elapsed / (Math.max(1, successes) + 2));
+  // A lower bound of the refill, only from exact hints: a hint is the time to the next token of an
+  // empty bucket, never more than one refill. Counting successes bounds nothing from below (a
+  // full bucket wastes its refill), so without exact hints no burst is learned.
+  const refillLow = measured === null || !hintsExact ? null : Math.min(measured, Math.max(hintMs, p.lastThrottleHintMs as number));
   const learnedBefore = p.intervalMs !== null;
   // A throttle while a burst was allowed: the burst was wrong (or the bucket shrank); forget it.
   const burst = p.burst === 1 && refillLow !== null && refillLow >= 1 ? provenBurst(p.successAt, refillLow) : 1;
