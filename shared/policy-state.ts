@@ -78,7 +78,7 @@ export function freshFields(): TargetFields {
 }
 
 /** How many recent successes a pace keeps as evidence of the burst (and the largest burst it may learn). */
-export const MAX_PACE_SUCCESSES = 64;
+export const MAX_PACE_SUCCESSES = 16;
 
 /**
  * An account's learned pace (see extension/src/policy/pace.ts): the least gap between two
