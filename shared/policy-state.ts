@@ -77,6 +77,9 @@ export function freshFields(): TargetFields {
   };
 }
 
+/** How many recent successes a pace keeps as evidence of the burst (and the largest burst it may learn). */
+export const MAX_PACE_SUCCESSES = 16;
+
 /**
  * An account's learned pace (see extension/src/policy/pace.ts): the least gap between two
  * dispatches it has learned from the platform's answers, why it was last cut, and the counters
@@ -99,6 +102,14 @@ export const PaceStateSchema = z.object({
   streakSuccesses: z.number().int().min(0),
   /** Successes with work waiting since the last raise or cut. */
   raiseCredits: z.number().int().min(0),
+  /** The learned burst: how many dispatches accumulated credit may send back to back (1: none). */
+  burst: z.number().int().min(1).max(MAX_PACE_SUCCESSES).default(1),
+  /** When the account's credit was last zero (a throttle, or spent by dispatches); null: the last dispatch. */
+  emptyAt: EpochMs.nullable().default(null),
+  /** A lower bound of the platform's refill interval, ms, from the last measure; null until measured. */
+  refillLowMs: z.number().int().min(1).nullable().default(null),
+  /** Dispatch times (epoch ms) of recent successes, oldest first: the evidence the burst is learned from. */
+  successAt: z.array(EpochMs).max(MAX_PACE_SUCCESSES).default([]),
 });
 export type PaceState = z.infer<typeof PaceStateSchema>;
 
@@ -114,6 +125,10 @@ export function freshPace(): PaceState {
     lastThrottleHintMs: null,
     streakSuccesses: 0,
     raiseCredits: 0,
+    burst: 1,
+    emptyAt: null,
+    refillLowMs: null,
+    successAt: [],
   };
 }
 

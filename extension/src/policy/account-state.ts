@@ -87,7 +87,7 @@ export class AccountState {
       dispatches: this.window.dispatches(now),
       lastDispatchAt: this.window.lastDispatchAt,
       ...this.fields,
-      pace: { ...this.pace },
+      pace: { ...this.pace, successAt: [...this.pace.successAt] },
       clients: [...this.clients].slice(-MAX_CLIENTS),
       updatedAt: now,
     };

@@ -16,7 +16,7 @@ import { gateCircuit, recordCircuitFailure, recordCircuitSuccess } from './circu
 import { isThrottle } from './classify.js';
 import { drawJitterMs, spreadHintMs } from './jitter.js';
 import { Waiter } from './lease-queue.js';
-import { ceilingGapMs, paceSucceeded, paceThrottled } from './pace.js';
+import { ceilingGapMs, paceDispatched, paceSucceeded, paceThrottled } from './pace.js';
 import { PersistenceWriter } from './persistence-writer.js';
 import { RateWindow, rateLimitFor } from './rate-window.js';
 import { laterOf, mergeAccount, mergeSystem, mergeTarget } from './reconcile.js';
@@ -466,6 +466,7 @@ export class PolicyEngine implements PolicyEngineApi {
    * marked dirty: their next debounced save carries the same dispatch, should the admit be lost.
    */
   private dispatch(ts: TargetState, acct: AccountState, requestId: string, probe: boolean, now: number, delays: StageDelays): EngineLease {
+    paceDispatched(acct.pace, acct.window.lastDispatchAt, now);
     acct.window.record(now);
     acct.inFlight += 1;
     acct.clients.add(ts.target.clientId);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_CONFIG } from '../../../shared/policy-config.js';
 import { freshPace, PaceStateSchema, type PaceState } from '../../../shared/policy-state.js';
-import { ceilingGapMs, paceNextAt, paceSucceeded, paceThrottled, type PaceConfig } from './pace.js';
+import { ceilingGapMs, paceDispatched, paceNextAt, paceSucceeded, paceThrottled, provenBurst, type PaceConfig } from './pace.js';
 
 const cfg: PaceConfig = { ...DEFAULT_POLICY_CONFIG.pace, raiseAfterSuccesses: 3, raiseFactor: 0.9, cutFactor: 2, margin: 1.05, floorMs: 600_000, throttleHoldMs: 60_000 };
 /** The ceiling of these tests: 6 a minute, i.e. one per 10 s. */
@@ -165,5 +165,88 @@ describe('pace', () => {
     const restored = PaceStateSchema.parse(JSON.parse(JSON.stringify(p)));
     expect(restored).toEqual(p);
     expect(paceNextAt(restored, 60_000, 60_001)).toBe(80_000);
+  });
+});
+
+describe('learned burst', () => {
+  it('proves by conservation no more than successes − span / refill − 1 over any span', () => {
+    // 10 successes within 9 s, refill at least 40 s: the bucket held at least 10 − 9/40 − 1 → 8.
+    const quick = Array.from({ length: 10 }, (_, i) => i * 1_000);
+    expect(provenBurst(quick, 40_000)).toBe(8);
+    // One success per refill proves nothing beyond one.
+    expect(provenBurst([0, 60_000, 120_000, 180_000], 60_000)).toBe(1);
+    expect(provenBurst([], 60_000)).toBe(1);
+  });
+
+  it('lets a waiting backlog spend the credit accrued while idle, up to the burst, then one per gap', () => {
+    const p = freshPace();
+    p.intervalMs = 60_000;
+    p.burst = 3;
+    p.emptyAt = 0;
+    const t = 3_600_000; // a long idle: the credit is full (3), not 60.
+    for (let i = 0; i < 3; i++) {
+      expect(paceNextAt(p, null, t)).toBeNull();
+      paceDispatched(p, t, t);
+    }
+    expect(paceNextAt(p, t, t)).toBe(t + 60_000);
+    // Without a learned burst the same idle allows one dispatch only.
+    const q = freshPace();
+    q.intervalMs = 60_000;
+    q.emptyAt = 0;
+    paceDispatched(q, null, t);
+    expect(paceNextAt(q, t, t)).toBe(t + 60_000);
+  });
+
+  it('learns the burst when the second throttle measures the refill, from successes sent before the first', () => {
+    const p = freshPace();
+    succeed(p, 0, 10, 1_000); // 10 at once after a long idle
+    paceThrottled(p, cfg, CEILING, 10_000, 'upstream_429', 50_000);
+    expect(p.burst).toBe(1);
+    paceSucceeded(p, cfg, CEILING, 75_000, true, 70_000);
+    paceThrottled(p, cfg, CEILING, 130_000, 'upstream_429', 55_000);
+    // The refill is at least the longer exact hint (55 s): the 10 quick successes prove 10 − 9/55 − 1 → 8.
+    expect(p.refillLowMs).toBe(55_000);
+    expect(p.burst).toBe(8);
+    expect(p.emptyAt).toBe(130_000);
+    expect(p.successAt).toEqual([]);
+  });
+
+  it('learns no burst when the hints are not exact (a fixed Retry-After): counting successes bounds the refill only from above', () => {
+    const p = freshPace();
+    succeed(p, 0, 10, 1_000);
+    paceThrottled(p, cfg, CEILING, 10_000, 'upstream_429', 20_000);
+    succeed(p, 40_000, 3, 20_000);
+    paceThrottled(p, cfg, CEILING, 130_000, 'upstream_429', 20_000);
+    expect(p.pinnedMs).not.toBeNull();
+    expect(p.refillLowMs).toBeNull();
+    expect(p.burst).toBe(1);
+  });
+
+  it('returns the burst to 1 on a throttle while a burst was allowed (the bucket shrank)', () => {
+    const p = freshPace();
+    p.intervalMs = 60_000;
+    p.pinnedMs = 60_000;
+    p.burst = 8;
+    p.lastThrottleAt = 0;
+    p.lastThrottleHintMs = 50_000;
+    p.successAt = Array.from({ length: 10 }, (_, i) => 1_000_000 + i * 1_000);
+    for (const at of p.successAt) paceSucceeded(p, cfg, CEILING, at + 1, true, at);
+    paceThrottled(p, cfg, CEILING, 1_200_000, 'upstream_429', 40_000);
+    expect(p.burst).toBe(1);
+  });
+
+  it('counts a token spent unseen between two throttles whose exact hints said it was due', () => {
+    const p = freshPace();
+    succeed(p, 0, 6, 10_000);
+    paceThrottled(p, cfg, CEILING, 60_000, 'usage_cap', 30_000);
+    // No success counted, but the token due at 90 s came and went: the refill is (100 + 50 − 30) / 1.
+    paceThrottled(p, cfg, CEILING, 160_000, 'usage_cap', 50_000);
+    expect(p.intervalMs).toBe(Math.round(120_000 * cfg.margin));
+    expect(p.pinnedMs).toBe(p.intervalMs);
+  });
+
+  it('reads a pace persisted before the burst existed as burst 1 with no evidence', () => {
+    const { burst: _b, emptyAt: _e, refillLowMs: _r, successAt: _s, ...old } = freshPace();
+    expect(PaceStateSchema.parse({ ...old, intervalMs: 64_000 })).toMatchObject({ intervalMs: 64_000, burst: 1, emptyAt: null, refillLowMs: null, successAt: [] });
   });
 });

@@ -112,7 +112,13 @@ export function clampAccount(a: PersistedAccount, cfg: PolicyConfig, now: number
       .map((t) => atMost(t, now))
       .sort((x, y) => x - y),
     lastDispatchAt: a.lastDispatchAt === null ? null : atMost(a.lastDispatchAt, now),
-    pace: { ...a.pace, intervalMs: a.pace.intervalMs === null ? null : atMost(a.pace.intervalMs, cfg.pace.floorMs) },
+    pace: {
+      ...a.pace,
+      intervalMs: a.pace.intervalMs === null ? null : atMost(a.pace.intervalMs, cfg.pace.floorMs),
+      // Credit and evidence are never in the future (a clock set back would hold or inflate them).
+      emptyAt: a.pace.emptyAt === null ? null : atMost(a.pace.emptyAt, now),
+      successAt: a.pace.successAt.filter((t) => t <= now),
+    },
   };
   if (out.circuitState === 'closed') out.circuitRetryAt = null;
   else if (out.circuitState === 'half_open') {
