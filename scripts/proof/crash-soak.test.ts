@@ -22,9 +22,9 @@ const zero = (): Tally => ({ kills: 0, corrupt: 0, lostJournalRows: 0, lostAdmis
 function seed(): Acked {
   new JournalStore(db.sqlite).record([journalEntry('r1', { platform: 'p', outcome: 'success' }), journalEntry('r2', { platform: 'p', outcome: 'interrupted' })]);
   const policy = new PolicyStore(db.sqlite, new MemoryLogger());
-  policy.admit({ platform: 'p', clientId: 'c', requestId: 'r1', admittedAt: 10, probe: false }, 10);
-  policy.admit({ platform: 'p', clientId: 'c', requestId: 'r2', admittedAt: 11, probe: false }, 11);
-  policy.save({ targets: [persistedTarget('soak-saves', 'soak-saver', { consecutiveFailures: 3 })], deletedTargets: [], platforms: [], system: { version: 1, paused: false, pauseReason: 'save 3', pausedAt: 1, updatedAt: 1 } }, 12);
+  policy.admit({ platform: 'p', clientId: 'c', container: 'firefox-default', requestId: 'r1', admittedAt: 10, probe: false }, 10);
+  policy.admit({ platform: 'p', clientId: 'c', container: 'firefox-default', requestId: 'r2', admittedAt: 11, probe: false }, 11);
+  policy.save({ targets: [persistedTarget('soak-saves', 'soak-saver', { staleSweepCount: 3 })], deletedTargets: [], accounts: [], system: { version: 2, paused: false, pauseReason: 'save 3', pausedAt: 1, updatedAt: 1 } }, 12);
   return {
     journal: new Map([
       ['r1', 'success'],

@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { join } from 'node:path';
 import type { JournalEntry } from '../../shared/journal.js';
-import type { PersistedPlatform, PersistedSystem, PersistedTarget } from '../../shared/policy-state.js';
+import { accountKey, DEFAULT_CONTAINER } from '../../shared/platforms.js';
+import { POLICY_STATE_VERSION, type PersistedAccount, type PersistedSystem, type PersistedTarget } from '../../shared/policy-state.js';
 import { persistedTarget } from '../../test/host/fixtures.js';
 import { startHost, type HostHandle } from '../../test/helpers/host-process.js';
 import type { ProofCheck, ProofContext, ProofResult } from './check.js';
@@ -111,7 +112,7 @@ async function requests(host: HostHandle, round: number, worker: number, tick: (
     try {
       await host.request('journal.record', { entries: [row] });
       acked.journal.set(requestId, 'admitted');
-      await host.request('policy.admit', { platform, clientId, requestId, admittedAt, probe: false });
+      await host.request('policy.admit', { platform, clientId, container: DEFAULT_CONTAINER, requestId, admittedAt, probe: false });
       acked.admissions.set(requestId, { platform, clientId, admittedAt });
       await host.request('journal.record', { entries: [{ ...row, outcome: 'success', finishedAt: tick(), httpStatus: 200 }] });
       acked.journal.set(requestId, 'success');
@@ -126,10 +127,10 @@ async function saves(host: HostHandle, tick: () => number, acked: Acked, stop: {
   while (!stop.stopped) {
     const sequence = ++acked.savesSent;
     const at = tick();
-    const target: PersistedTarget = persistedTarget(SAVE_PLATFORM, SAVE_CLIENT, { consecutiveFailures: sequence, updatedAt: at });
-    const system: PersistedSystem = { version: 1, paused: sequence % 2 === 0, pauseReason: `save ${sequence}`, pausedAt: at, updatedAt: at };
+    const target: PersistedTarget = persistedTarget(SAVE_PLATFORM, SAVE_CLIENT, { staleSweepCount: sequence, updatedAt: at });
+    const system: PersistedSystem = { version: POLICY_STATE_VERSION, paused: sequence % 2 === 0, pauseReason: `save ${sequence}`, pausedAt: at, updatedAt: at };
     try {
-      await host.request('policy.save', { targets: [target], deletedTargets: [], platforms: [], system });
+      await host.request('policy.save', { targets: [target], deletedTargets: [], accounts: [], system });
       acked.savesAcked = Math.max(acked.savesAcked, sequence);
     } catch {
       return;
@@ -157,26 +158,26 @@ export function verify(dataDir: string, acked: Acked, tally: Tally): void {
     tally.doubleRuns += [...outcomes.values()].filter((o) => o === 'admitted').length;
 
     const rows = db.prepare<[], { kind: string; key: string; value: string }>('SELECT kind, key, value FROM browser_request_policy_state').all();
-    const platforms = new Map<string, PersistedPlatform>();
+    const accounts = new Map<string, PersistedAccount>();
     const targets = new Map<string, PersistedTarget>();
     let system: PersistedSystem | null = null;
     for (const row of rows) {
       const value = JSON.parse(row.value) as unknown;
-      if (row.kind === 'platform') platforms.set(row.key, value as PersistedPlatform);
+      if (row.kind === 'account') accounts.set(row.key, value as PersistedAccount);
       else if (row.kind === 'target') targets.set(row.key, value as PersistedTarget);
       else system = value as PersistedSystem;
     }
     for (const [requestId, a] of acked.admissions) {
-      const window = platforms.get(a.platform)?.dispatches ?? [];
+      const window = accounts.get(accountKey({ platform: a.platform, container: DEFAULT_CONTAINER }))?.dispatches ?? [];
       const inFlight = [...targets.values()].find((t) => t.platform === a.platform && t.clientId === a.clientId)?.inFlight ?? [];
       if (!window.includes(a.admittedAt) || !inFlight.some((l) => l.requestId === requestId)) tally.lostAdmissions += 1;
     }
     // One dispatch counted twice in a window, or one lease twice in flight, is a request run twice.
-    for (const platform of platforms.values()) tally.doubleRuns += platform.dispatches.length - new Set(platform.dispatches).size;
+    for (const account of accounts.values()) tally.doubleRuns += account.dispatches.length - new Set(account.dispatches).size;
     for (const target of targets.values()) tally.doubleRuns += target.inFlight.length - new Set(target.inFlight.map((l) => l.requestId)).size;
 
     if (acked.savesAcked > 0) {
-      const saved = [...targets.values()].find((t) => t.platform === SAVE_PLATFORM)?.consecutiveFailures ?? 0;
+      const saved = [...targets.values()].find((t) => t.platform === SAVE_PLATFORM)?.staleSweepCount ?? 0;
       const systemSaved = Number((system as PersistedSystem | null)?.pauseReason?.replace('save ', '') ?? 0);
       // The stored save is the last acknowledged one or a later one that committed before the kill.
       for (const n of [saved, systemSaved]) if (n < acked.savesAcked || n > acked.savesSent) tally.lostSaves += 1;
