@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConductorClient } from '../../client/client.js';
-import { TEST_PLATFORM } from '../../shared/platforms.js';
+import { DEFAULT_CONTAINER, TEST_PLATFORM } from '../../shared/platforms.js';
 import type { RelayRequestInput } from '../../shared/relay.js';
 import { ConductorRig } from '../helpers/conductor-rig.js';
 import { e2ePolicy } from './e2e-policy.js';
@@ -88,8 +88,9 @@ describe.skipIf(firefox === null)('relay through the logged-in page (real Firefo
     expect(elsewhere.requests).toEqual([]);
     expect(mock.requests.length).toBe(before + 1);
     expect(outcome).toMatchObject({ code: 'cross_origin_redirect' });
-    const target = (await api.browser()).targets.find((t) => t.clientId === REDIRECTED);
-    expect(target).toMatchObject({ consecutiveFailures: 0, circuitState: 'closed', lastError: null });
+    const browser = await api.browser();
+    expect(browser.accounts.find((a) => a.platform === TEST_PLATFORM && a.container === DEFAULT_CONTAINER)).toMatchObject({ consecutiveFailures: 0, circuitState: 'closed', lastError: null });
+    expect(browser.targets.find((t) => t.clientId === REDIRECTED)).toMatchObject({ lastError: null });
   });
 
   it('follows no same-origin redirect either: Firefox hides the target, so the page cannot tell', async () => {
